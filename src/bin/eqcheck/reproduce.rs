@@ -1,0 +1,68 @@
+//! `eqcheck reproduce`: train the four variants on one split, then
+//! evaluate them under rotation and write the report.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use eqcheck::experiment::{load_data, VARIANTS};
+use eqcheck::training::{train, RunConfig, MODEL_FILE};
+
+use crate::evaluate::{evaluate_run, variant_dir};
+use crate::progress::training_bar;
+use crate::train::report_skipped;
+use crate::{DataArgs, ProfileArgs};
+
+#[derive(Args)]
+pub struct ReproduceArgs {
+    /// Run folder for the four variants and the report; defaults to reports/<profile>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+
+    /// Train again even where the run folder already holds a checkpoint.
+    #[arg(long)]
+    force: bool,
+
+    #[command(flatten)]
+    data: DataArgs,
+
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
+    args.data.apply_threads()?;
+    let profile = args.profile.profile()?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(profile.name.to_string()));
+    for variant in &VARIANTS {
+        let existing = variant_dir(&out, variant).join(MODEL_FILE);
+        anyhow::ensure!(
+            args.force || !existing.exists(),
+            "{} already exists; pass --force to train again, or run `eqcheck evaluate {}` to re-evaluate it",
+            existing.display(),
+            out.display()
+        );
+    }
+
+    let (data, split, skipped) = load_data(&args.data.data, &profile, args.data.skip_bad)?;
+    report_skipped(&skipped);
+    eprintln!(
+        "reproducing on {} training and {} validation images into {}",
+        split.train.len(),
+        split.validation.len(),
+        out.display()
+    );
+    for &(arch, augmentation) in &VARIANTS {
+        let config = RunConfig {
+            arch,
+            augmentation,
+            profile: profile.clone(),
+        };
+        let dir = variant_dir(&out, &(arch, augmentation));
+        train(&config, &data, &split, &dir, &mut training_bar(config.variant_name()))
+            .with_context(|| format!("training {}", config.variant_name()))?;
+    }
+    evaluate_run(&out, &data, &split, &profile, None)
+}

@@ -1,0 +1,79 @@
+//! `eqcheck train`: one architecture with one augmentation pipeline.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use eqcheck::experiment::load_data;
+use eqcheck::models::Arch;
+use eqcheck::training::{train, RunConfig};
+use eqcheck::transforms::Augmentation;
+
+use crate::progress::training_bar;
+use crate::{DataArgs, ProfileArgs};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Architecture to train.
+    #[arg(long, value_enum)]
+    arch: Arch,
+
+    /// Augmentation pipeline.
+    #[arg(long = "augment", value_enum, default_value_t = Augmentation::Minimal)]
+    augmentation: Augmentation,
+
+    /// Folder for the checkpoint, config and per-epoch metrics; defaults to
+    /// runs/<arch>-<augment>.
+    #[arg(long)]
+    out: Option<PathBuf>,
+
+    #[command(flatten)]
+    data: DataArgs,
+
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    args.data.apply_threads()?;
+    let profile = args.profile.profile()?;
+    let config = RunConfig {
+        arch: args.arch,
+        augmentation: args.augmentation,
+        profile,
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(config.variant_name()));
+
+    let (data, split, skipped) = load_data(&args.data.data, &config.profile, args.data.skip_bad)?;
+    report_skipped(&skipped);
+    eprintln!(
+        "training {} on {} images, validating on {}",
+        config.variant_name(),
+        split.train.len(),
+        split.validation.len()
+    );
+    let outcome = train(&config, &data, &split, &out, &mut training_bar(config.variant_name()))?;
+    if let Some(last) = outcome.last() {
+        println!(
+            "{}: train IoU {:.4}, validation IoU {:.4} after {} epochs; checkpoint in {}",
+            config.variant_name(),
+            last.train_iou,
+            last.validation_iou,
+            last.epoch,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Prints how many samples `--skip-bad` left out, and why.
+pub fn report_skipped(skipped: &[eqcheck::Error]) {
+    if skipped.is_empty() {
+        return;
+    }
+    eprintln!("skipped {} bad samples:", skipped.len());
+    for error in skipped {
+        eprintln!("  {error}");
+    }
+}

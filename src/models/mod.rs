@@ -1,0 +1,81 @@
+//! The two segmentation architectures compared by the experiment, and the
+//! trait through which training, evaluation and properties use them.
+//!
+//! Both map `[batch, 3, P, P]` normalised RGB to `[batch, 1, P, P]` mask
+//! logits, with P divisible by 16 because each has four 2x downsamplings.
+
+mod blocks;
+mod group_conv;
+mod group_unet;
+mod unet;
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, Tensor};
+
+pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
+pub use group_unet::GroupUNet;
+pub use unet::UNet;
+
+/// Which architecture a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arch {
+    /// Plain U-Net with residual blocks.
+    Unet,
+    /// U-Net of C4 group convolutions, exactly equivariant to quarter turns.
+    GroupUnet,
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Arch::Unet => "unet",
+            Arch::GroupUnet => "group-unet",
+        })
+    }
+}
+
+/// A segmentation model: normalised images in, mask logits out.
+pub trait SegmentationModel: Send {
+    /// Maps `[batch, 3, P, P]` to `[batch, 1, P, P]` logits.
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor;
+}
+
+impl SegmentationModel for UNet {
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        UNet::forward(self, x, train)
+    }
+}
+
+impl SegmentationModel for GroupUNet {
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        GroupUNet::forward(self, x, train)
+    }
+}
+
+/// Channel widths of a model's five levels: the plain U-Net uses
+/// `base * [1, 2, 4, 8, 16]` channels, the Group U-Net as many fields of
+/// four channels each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Widths {
+    pub base: i64,
+}
+
+impl Widths {
+    /// Widths of the five levels, from the full-resolution one down.
+    pub fn levels(&self) -> [i64; 5] {
+        [1, 2, 4, 8, 16].map(|m| m * self.base)
+    }
+}
+
+/// Builds the architecture's layers under `path`. The plain U-Net gets
+/// `base` channels at full resolution, the Group U-Net `base / 2` fields,
+/// which gives both about the same number of parameters because a C4
+/// filter holds four times the weights of a plain one with the same
+/// number of inputs and outputs.
+pub fn build(path: &nn::Path, arch: Arch, base: i64) -> Box<dyn SegmentationModel> {
+    match arch {
+        Arch::Unet => Box::new(UNet::new(path, Widths { base })),
+        Arch::GroupUnet => Box::new(GroupUNet::new(path, Widths { base: (base / 2).max(1) })),
+    }
+}

@@ -1,0 +1,101 @@
+//! Profiles: the sizes and schedules that make a training run fit a
+//! machine.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Canvas;
+use crate::error::Result;
+use crate::models::Arch;
+
+/// A named set of training settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProfileName {
+    /// Sized for a 2-core CPU: the four variants train and evaluate within
+    /// an hour.
+    Cpu,
+    /// The original experiment's setting (S = 256, P = 384), for a GPU.
+    Paper,
+}
+
+impl std::fmt::Display for ProfileName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ProfileName::Cpu => "cpu",
+            ProfileName::Paper => "paper",
+        })
+    }
+}
+
+/// Everything that sizes a training run and its evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: ProfileName,
+    /// Side S the images are resized to, in pixels.
+    pub side: i64,
+    /// Side P of the padded canvas, in pixels.
+    pub canvas: i64,
+    /// Channels of the plain U-Net's first level; the Group U-Net gets
+    /// half as many fields.
+    pub base_width: i64,
+    pub epochs_unet: usize,
+    pub epochs_group_unet: usize,
+    pub batch_size: usize,
+    /// Peak learning rate of AdamW; it decays along a cosine to 5% of
+    /// this value at the last epoch.
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub validation_fraction: f64,
+    pub seed: u64,
+    /// Angle step of the rotation evaluation, in degrees.
+    pub angle_step_deg: f64,
+}
+
+impl Profile {
+    /// Returns the preset of a profile name.
+    pub fn preset(name: ProfileName) -> Self {
+        match name {
+            ProfileName::Cpu => Profile {
+                name,
+                side: 64,
+                canvas: 96,
+                base_width: 8,
+                epochs_unet: 30,
+                epochs_group_unet: 12,
+                batch_size: 16,
+                learning_rate: 3e-3,
+                weight_decay: 1e-4,
+                validation_fraction: 0.2,
+                seed: 42,
+                angle_step_deg: 10.0,
+            },
+            ProfileName::Paper => Profile {
+                name,
+                side: 256,
+                canvas: 384,
+                base_width: 32,
+                epochs_unet: 50,
+                epochs_group_unet: 50,
+                batch_size: 16,
+                learning_rate: 1e-3,
+                weight_decay: 1e-4,
+                validation_fraction: 0.2,
+                seed: 42,
+                angle_step_deg: 10.0,
+            },
+        }
+    }
+
+    /// Returns the checked canvas geometry.
+    pub fn canvas(&self) -> Result<Canvas> {
+        Canvas::new(self.side, self.canvas)
+    }
+
+    /// Number of epochs for an architecture.
+    pub fn epochs(&self, arch: Arch) -> usize {
+        match arch {
+            Arch::Unet => self.epochs_unet,
+            Arch::GroupUnet => self.epochs_group_unet,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The training loop: AdamW on binary cross-entropy of the mask logits,
+//! with train and validation IoU after every epoch and a checkpoint of the
+//! latest epoch in the variant's folder.
+
+use std::path::Path;
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Reduction, Tensor};
+
+use super::checkpoint::{save_weights_atomically, write_atomically, RunConfig, CONFIG_FILE, METRICS_FILE, MODEL_FILE};
+use super::metrics::{binarize_logits, iou_per_image};
+use crate::data::{Canvas, Dataset, Split};
+use crate::error::{Error, Result};
+use crate::models::{self, SegmentationModel};
+use crate::transforms::{Augmentation, Augmenter};
+
+/// The learning rate decays to this fraction of its peak.
+const FINAL_LR_FRACTION: f64 = 0.05;
+/// Share of all steps spent warming the learning rate up linearly.
+const WARMUP_FRACTION: f64 = 0.05;
+/// Images per forward pass when no gradient is needed.
+const EVAL_BATCH: usize = 32;
+
+/// Metrics of one finished epoch, one line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Counted from 1.
+    pub epoch: usize,
+    pub train_loss: f64,
+    /// Mean per-image IoU over the epoch's training batches, as augmented.
+    pub train_iou: f64,
+    /// Mean per-image IoU over the validation split, unaugmented.
+    pub validation_iou: f64,
+    /// Learning rate at the epoch's last step.
+    pub learning_rate: f64,
+    /// Wall-clock time of the epoch, validation included.
+    pub seconds: f64,
+}
+
+/// Progress reports sent while training runs.
+pub enum TrainEvent<'a> {
+    EpochStarted { epoch: usize, epochs: usize, batches: usize },
+    BatchDone { loss: f64 },
+    EpochDone(&'a EpochMetrics),
+}
+
+/// All epochs' metrics of a finished run.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub epochs: Vec<EpochMetrics>,
+}
+
+impl TrainOutcome {
+    /// Returns the metrics of the last epoch.
+    pub fn last(&self) -> Option<&EpochMetrics> {
+        self.epochs.last()
+    }
+}
+
+/// Returns the learning rate at `step` of `total`: a linear warm-up, then
+/// a cosine decay from `peak` to `FINAL_LR_FRACTION * peak`.
+fn learning_rate(peak: f64, step: usize, total: usize) -> f64 {
+    let warmup = ((total as f64 * WARMUP_FRACTION) as usize).max(1);
+    if step < warmup {
+        return peak * (step + 1) as f64 / warmup as f64;
+    }
+    let progress = (step - warmup) as f64 / (total - warmup).max(1) as f64;
+    let floor = peak * FINAL_LR_FRACTION;
+    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// Trains the variant that `config` describes on `split` of `data` and
+/// writes its config, per-epoch metrics and latest weights into `dir`.
+pub fn train(
+    config: &RunConfig,
+    data: &Dataset,
+    split: &Split,
+    dir: &Path,
+    on_event: &mut dyn FnMut(TrainEvent),
+) -> Result<TrainOutcome> {
+    let profile = &config.profile;
+    let canvas = profile.canvas()?;
+    if canvas.side != data.side {
+        return Err(Error::InvalidOption {
+            name: "side",
+            value: data.side.to_string(),
+            reason: format!("the dataset was resized to {} but the profile expects {}", data.side, canvas.side),
+        });
+    }
+    if split.train.is_empty() || split.validation.is_empty() {
+        return Err(Error::dataset(dir, "the split left no training or no validation images"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let config_json = serde_json::to_vec_pretty(config).map_err(|e| Error::Report {
+        path: dir.join(CONFIG_FILE),
+        reason: e.to_string(),
+    })?;
+    write_atomically(&dir.join(CONFIG_FILE), &config_json)?;
+
+    tch::manual_seed(profile.seed as i64);
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = models::build(&vars.root(), config.arch, profile.base_width);
+    let mut optimizer = nn::AdamW {
+        wd: profile.weight_decay,
+        ..Default::default()
+    }
+    .build(&vars, profile.learning_rate)?;
+
+    let epochs = profile.epochs(config.arch);
+    let batches = split.train.len().div_ceil(profile.batch_size);
+    let total_steps = epochs * batches;
+    let augmenter = Augmenter::default();
+    let mut history = Vec::with_capacity(epochs);
+    let mut metrics_text = String::new();
+    let mut step = 0;
+
+    for epoch in 1..=epochs {
+        let started = Instant::now();
+        on_event(TrainEvent::EpochStarted { epoch, epochs, batches });
+        // Seeding per epoch makes every epoch's shuffle and augmentation a
+        // function of (seed, epoch) alone.
+        tch::manual_seed((profile.seed + epoch as u64) as i64);
+        let mut order = split.train.clone();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(profile.seed ^ (epoch as u64) << 32));
+
+        let mut loss_sum = 0.0;
+        let mut train_ious = Vec::with_capacity(order.len());
+        let mut lr = profile.learning_rate;
+        for indices in order.chunks(profile.batch_size) {
+            lr = learning_rate(profile.learning_rate, step, total_steps);
+            optimizer.set_lr(lr);
+            let (images, masks) = data.batch(indices);
+            let (images, masks) = match config.augmentation {
+                Augmentation::Minimal => (images, masks),
+                Augmentation::Full => augmenter.apply(&images, &masks),
+            };
+            let logits = model.forward(&canvas.model_input(&images), true);
+            let loss = logits.binary_cross_entropy_with_logits::<Tensor>(
+                &canvas.pad(&masks),
+                None,
+                None,
+                Reduction::Mean,
+            );
+            let loss_value = loss.double_value(&[]);
+            if !loss_value.is_finite() {
+                return Err(Error::NonFinite {
+                    context: format!("training loss of {} at epoch {epoch}", config.variant_name()),
+                });
+            }
+            optimizer.backward_step(&loss);
+
+            let predicted = binarize_logits(&canvas.crop(&logits.detach()));
+            train_ious.extend(Vec::<f64>::try_from(iou_per_image(&predicted, &masks))?);
+            loss_sum += loss_value * indices.len() as f64;
+            step += 1;
+            on_event(TrainEvent::BatchDone { loss: loss_value });
+        }
+
+        let validation_iou = evaluate_iou(model.as_ref(), &canvas, data, &split.validation)?;
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / order.len() as f64,
+            train_iou: train_ious.iter().sum::<f64>() / train_ious.len() as f64,
+            validation_iou,
+            learning_rate: lr,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        tracing::info!(variant = %config.variant_name(), epoch, train_iou = metrics.train_iou, validation_iou, "epoch done");
+
+        save_weights_atomically(&vars, &dir.join(MODEL_FILE))?;
+        let line = serde_json::to_string(&metrics).map_err(|e| Error::Report {
+            path: dir.join(METRICS_FILE),
+            reason: e.to_string(),
+        })?;
+        metrics_text.push_str(&line);
+        metrics_text.push('\n');
+        write_atomically(&dir.join(METRICS_FILE), metrics_text.as_bytes())?;
+        on_event(TrainEvent::EpochDone(&metrics));
+        history.push(metrics);
+    }
+    Ok(TrainOutcome { epochs: history })
+}
+
+/// Returns the mean per-image IoU of `model` on the samples at `indices`,
+/// without augmentation.
+pub fn evaluate_iou(
+    model: &dyn SegmentationModel,
+    canvas: &Canvas,
+    data: &Dataset,
+    indices: &[usize],
+) -> Result<f64> {
+    let _no_grad = tch::no_grad_guard();
+    let mut ious = Vec::with_capacity(indices.len());
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let (images, masks) = data.batch(chunk);
+        let logits = model.forward(&canvas.model_input(&images), false);
+        let predicted = binarize_logits(&canvas.crop(&logits));
+        ious.extend(Vec::<f64>::try_from(iou_per_image(&predicted, &masks))?);
+    }
+    Ok(ious.iter().sum::<f64>() / ious.len().max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learning_rate_warms_up_then_decays() {
+        let total = 1000;
+        assert!(learning_rate(1.0, 0, total) < 0.1);
+        assert!((learning_rate(1.0, 50, total) - 1.0).abs() < 1e-3);
+        let last = learning_rate(1.0, total - 1, total);
+        assert!((last - FINAL_LR_FRACTION).abs() < 1e-3, "last rate {last}");
+    }
+}

@@ -1,0 +1,31 @@
+//! Helpers shared by the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// Returns the real dataset folder named by EQCHECK_DATA, which
+/// `setup/env.sh` sets.
+pub fn dataset_dir() -> PathBuf {
+    let dir = std::env::var_os("EQCHECK_DATA")
+        .map(PathBuf::from)
+        .expect("EQCHECK_DATA must name the Leeds Butterfly folder; run the tests through ./run-tests");
+    assert!(dir.join("images").is_dir(), "{} has no images/ folder", dir.display());
+    dir
+}
+
+/// Copies the image and mask of each id from the real dataset into a new
+/// dataset folder under `root`, and returns that folder.
+pub fn copy_samples(root: &Path, ids: &[&str]) -> PathBuf {
+    let source = dataset_dir();
+    let target = root.join("dataset");
+    std::fs::create_dir_all(target.join("images")).unwrap();
+    std::fs::create_dir_all(target.join("segmentations")).unwrap();
+    for id in ids {
+        let image = format!("images/{id}.png");
+        let mask = format!("segmentations/{id}_seg0.png");
+        std::fs::copy(source.join(&image), target.join(&image)).unwrap();
+        std::fs::copy(source.join(&mask), target.join(&mask)).unwrap();
+    }
+    target
+}
