@@ -30,4 +30,10 @@ fi
 
 export PATH="$EQCHECK_VENV/bin:$PATH"
 export LIBTORCH_USE_PYTORCH=1
-export LIBTORCH_BYPASS_VERSION_CHECK="${LIBTORCH_BYPASS_VERSION_CHECK:-0}"
+
+# The dataset folder: EQCHECK_DATA when set, otherwise the Leeds Butterfly
+# copy that sits beside this checkout.
+if [ -z "${EQCHECK_DATA:-}" ]; then
+    eqcheck_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    export EQCHECK_DATA="$(dirname "$eqcheck_root")/shared/leedsbutterfly"
+fi

@@ -55,6 +55,10 @@ pub enum Error {
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 
+    /// A property spec that cannot be parsed or has a bad value.
+    #[error("{path}: invalid property spec: {reason}")]
+    Spec { path: PathBuf, reason: String },
+
     /// A report file (JSON, chart) could not be produced.
     #[error("{path}: {reason}")]
     Report { path: PathBuf, reason: String },

@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod experiment;
 pub mod models;
+pub mod properties;
 pub mod report;
 pub mod training;
 pub mod transforms;

@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn rotating_back_undoes_a_quarter_turn() {
-        let mut probabilities = Tensor::zeros([1, 1, 8, 8], (tch::Kind::Float, tch::Device::Cpu));
+        let probabilities = Tensor::zeros([1, 1, 8, 8], (tch::Kind::Float, tch::Device::Cpu));
         let _ = probabilities.narrow(2, 1, 3).narrow(3, 2, 2).fill_(0.9);
         let turned = rotate(&probabilities, 90.0, Interpolation::Bilinear);
         let back = rotate_back_and_binarize(&turned, 90.0);

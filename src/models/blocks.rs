@@ -12,7 +12,8 @@ pub fn norm_groups(channels: i64) -> i64 {
         .unwrap_or(1)
 }
 
-/// A 3x3 convolution with zero padding 1, which keeps the spatial size.
+/// Creates a 3x3 convolution with zero padding 1, which keeps the spatial
+/// size.
 pub fn conv3x3(path: nn::Path, c_in: i64, c_out: i64) -> nn::Conv2D {
     let config = nn::ConvConfig {
         padding: 1,

@@ -97,8 +97,8 @@ impl C4Conv {
 }
 
 /// Group Normalisation over whole fields, with one scale and shift per
-/// field shared by its four rotation channels; per-channel affine weights
-/// would treat rotations differently and break equivariance.
+/// field shared by its four rotation channels. Per-channel affine weights
+/// would treat rotations differently and so break equivariance.
 #[derive(Debug)]
 pub struct C4GroupNorm {
     groups: i64,
@@ -109,7 +109,7 @@ pub struct C4GroupNorm {
 }
 
 impl C4GroupNorm {
-    /// `groups` must divide `fields`, so each group holds whole fields.
+    /// `groups` must divide `fields`, so each group contains whole fields.
     pub fn new(path: &nn::Path, fields: i64, groups: i64) -> Self {
         C4GroupNorm {
             groups,

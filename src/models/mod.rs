@@ -16,7 +16,7 @@ pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
 pub use group_unet::GroupUNet;
 pub use unet::UNet;
 
-/// Which architecture a run trains.
+/// Architecture of a training run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {

@@ -103,6 +103,9 @@ pub fn train(
     write_atomically(&dir.join(CONFIG_FILE), &config_json)?;
 
     tch::manual_seed(profile.seed as i64);
+    // NOTE: training and evaluation run on the CPU only; the `paper`
+    // profile needs a device option (tch::Device::cuda_if_available) to
+    // use a GPU.
     let vars = nn::VarStore::new(Device::Cpu);
     let model = models::build(&vars.root(), config.arch, profile.base_width);
     let mut optimizer = nn::AdamW {
@@ -172,6 +175,9 @@ pub fn train(
         };
         tracing::info!(variant = %config.variant_name(), epoch, train_iou = metrics.train_iou, validation_iou, "epoch done");
 
+        // NOTE: only the weights are saved, not AdamW's moment estimates,
+        // so a stopped run cannot resume where it left off yet; resuming
+        // needs the optimizer state and the epoch in the checkpoint.
         save_weights_atomically(&vars, &dir.join(MODEL_FILE))?;
         let line = serde_json::to_string(&metrics).map_err(|e| Error::Report {
             path: dir.join(METRICS_FILE),

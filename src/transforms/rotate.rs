@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn positive_angle_turns_counter_clockwise() {
         // A bright pixel right of the centre must end up above it.
-        let mut x = Tensor::zeros([1, 1, 9, 9], (Kind::Float, tch::Device::Cpu));
+        let x = Tensor::zeros([1, 1, 9, 9], (Kind::Float, tch::Device::Cpu));
         let _ = x.get(0).get(0).get(4).get(7).fill_(1.0);
         let rotated = rotate(&x, 90.0, Interpolation::Nearest);
         assert_eq!(rotated.double_value(&[0, 0, 1, 4]), 1.0);

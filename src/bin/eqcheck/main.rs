@@ -1,7 +1,9 @@
 //! The eqcheck command-line tool.
 //!
-//! Exit codes: 0 on success, 2 on an error (bad input, unreadable files).
+//! Exit codes: 0 on success (every checked property holds), 1 when a
+//! property fails, 2 on an error (bad input, unreadable files).
 
+mod check;
 mod evaluate;
 mod progress;
 mod reproduce;
@@ -32,6 +34,8 @@ enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Re-evaluate the checkpoints of a reproduce run and rewrite its report.
     Evaluate(evaluate::EvaluateArgs),
+    /// Check property specs against a trained model; exits 1 when one fails.
+    Check(check::CheckArgs),
 }
 
 /// Options shared by every command that reads the dataset.
@@ -143,12 +147,14 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Train(args) => train::run(args),
-        Command::Reproduce(args) => reproduce::run(args),
-        Command::Evaluate(args) => evaluate::run(args),
+        Command::Train(args) => train::run(args).map(|()| true),
+        Command::Reproduce(args) => reproduce::run(args).map(|()| true),
+        Command::Evaluate(args) => evaluate::run(args).map(|()| true),
+        Command::Check(args) => check::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
