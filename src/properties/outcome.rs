@@ -52,6 +52,8 @@ pub struct PropertyOutcome {
     pub shrink_steps: usize,
     /// The failing case nearest the identity, when the property fails.
     pub shrunk: Option<Counterexample>,
+    /// The generated case with the lowest metric.
+    pub lowest: Option<Counterexample>,
     /// The lowest-metric parameters found on the image of the shrunk case
     /// (or, when the property holds, of the lowest-scoring case).
     pub worst: Option<Counterexample>,

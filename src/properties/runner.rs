@@ -114,6 +114,10 @@ pub fn check_property(
         None => None,
     };
 
+    let lowest_case = match &lowest {
+        Some((metric, case)) if metric.is_finite() => Some(to_counterexample(&mut evaluator, case, *metric)),
+        _ => None,
+    };
     let worst = match &lowest {
         Some((_, case)) => {
             let start = shrunk.as_ref().map_or(case.values.clone(), |s| s.values.clone());
@@ -166,6 +170,7 @@ pub fn check_property(
         replayed: replay.len(),
         shrink_steps,
         shrunk,
+        lowest: lowest_case,
         worst,
         calibration,
         seconds: started.elapsed().as_secs_f64(),
