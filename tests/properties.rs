@@ -199,3 +199,35 @@ fn shipped_specs_parse() {
     let ci = eqcheck::properties::load_specs(&dir.join("ci")).unwrap();
     assert!(!ci.is_empty());
 }
+
+#[test]
+fn photometric_changes_keep_every_pixel_valid() {
+    // Darkening to 20% changes the plain U-Net's masks; if the darkening
+    // also shrank the set of valid pixels, the metric would read 1.
+    let (_dir, spec) = write_spec(
+        r#"
+        name = "dark"
+        relation = "invariance"
+        bound = 0.0
+        cases = 1
+        images = 8
+        [[transform]]
+        family = "brightness"
+        range = [0.1, 0.3]
+        "#,
+    );
+    let spec = PropertySpec::load(&spec).unwrap().spec;
+    let checker = checker("unet-minimal");
+    let subject = Subject {
+        model: checker.model.model.as_ref(),
+        canvas: checker.model.config.canvas().unwrap(),
+    };
+    let pool: Vec<usize> = checker.validation.iter().take(8).copied().collect();
+    let mut evaluator = eqcheck::properties::Evaluator::new(&subject, &spec, &checker.data, &pool);
+    let mut total = 0.0;
+    for image in 0..pool.len() {
+        total += evaluator.score(image, 0, &[vec![0.2]]).unwrap()[0];
+    }
+    let mean = total / pool.len() as f64;
+    assert!(mean < 0.99, "mean IoU {mean} at brightness 0.2");
+}

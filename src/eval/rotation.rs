@@ -78,6 +78,19 @@ impl RotationSweep {
         mean_by_angle(&self.iou_truth, self.angles_deg.len())
     }
 
+    /// Iterates over the label-free IoU rows, one per image.
+    pub fn iter_consistency(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.iou_consistency.iter()
+    }
+
+    /// Mean over angles of each image's label-free IoU.
+    pub fn mean_consistency_by_image(&self) -> Vec<f64> {
+        self.iou_consistency
+            .iter()
+            .map(|row| row.iter().sum::<f64>() / row.len().max(1) as f64)
+            .collect()
+    }
+
     /// Mean over images of the label-free IoU, one value per angle.
     pub fn mean_consistency_by_angle(&self) -> Vec<f64> {
         mean_by_angle(&self.iou_consistency, self.angles_deg.len())

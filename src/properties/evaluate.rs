@@ -101,6 +101,18 @@ impl<'a> Evaluator<'a> {
         x
     }
 
+    /// Applies only the geometric axes, in order: what happens to pixel
+    /// positions, as opposed to pixel values.
+    fn move_pixels(&self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
+        let mut x = x.shallow_clone();
+        for (t, &v) in self.spec.transforms.iter().zip(values) {
+            if t.family.is_geometric() {
+                x = t.family.apply(&x, v, 0, interpolation);
+            }
+        }
+        x
+    }
+
     /// Undoes the geometric axes, last first.
     fn untransform(&self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
         let mut x = x.shallow_clone();
@@ -126,7 +138,7 @@ impl<'a> Evaluator<'a> {
     /// before and after the transformation, `[1, 1, P, P]`.
     fn valid_pixels(&self, values: &[f64]) -> Tensor {
         let area = self.image_area();
-        let moved = self.transform(&area, values, 0, Interpolation::Nearest);
+        let moved = self.move_pixels(&area, values, Interpolation::Nearest);
         let seen = match self.spec.relation {
             Relation::Equivariance => self.untransform(&moved, values, Interpolation::Nearest),
             Relation::Invariance => moved,
@@ -167,7 +179,7 @@ impl<'a> Evaluator<'a> {
         cases
             .iter()
             .map(|values| {
-                let moved = self.transform(&truth, values, 0, Interpolation::Bilinear);
+                let moved = self.move_pixels(&truth, values, Interpolation::Bilinear);
                 let back = match self.spec.relation {
                     Relation::Equivariance => self.untransform(&moved, values, Interpolation::Bilinear),
                     Relation::Invariance => moved,

@@ -29,15 +29,31 @@ pub fn plot_iou_by_angle(
     angles_deg: &[f64],
     series: &[(String, Vec<f64>)],
 ) -> Result<()> {
+    plot_iou_by_angle_with_band(path, format, title, footer, angles_deg, series, None)
+}
+
+/// Like [`plot_iou_by_angle`], and with `band = Some(bound)` also shades
+/// the pass band from `bound` to 1 and marks on each line its worst angle
+/// (a cross) and its smallest failing angle (a triangle): the angle nearest
+/// 0 degrees, either way, where the line drops below the bound.
+pub fn plot_iou_by_angle_with_band(
+    path: &Path,
+    format: ChartFormat,
+    title: &str,
+    footer: &str,
+    angles_deg: &[f64],
+    series: &[(String, Vec<f64>)],
+    band: Option<f64>,
+) -> Result<()> {
     register_fonts();
     let drawn = match format {
         ChartFormat::Png => {
             let root = BitMapBackend::new(path, CHART_SIZE).into_drawing_area();
-            draw(&root, title, footer, angles_deg, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+            draw(&root, title, footer, angles_deg, series, band).and_then(|()| root.present().map_err(|e| e.to_string()))
         }
         ChartFormat::Svg => {
             let root = SVGBackend::new(path, CHART_SIZE).into_drawing_area();
-            draw(&root, title, footer, angles_deg, series).and_then(|()| root.present().map_err(|e| e.to_string()))
+            draw(&root, title, footer, angles_deg, series, band).and_then(|()| root.present().map_err(|e| e.to_string()))
         }
     };
     drawn.map_err(|reason| Error::Report {
@@ -57,12 +73,33 @@ fn lower_bound(series: &[(String, Vec<f64>)]) -> f64 {
     ((lowest - 0.05) * 10.0).floor().max(0.0) / 10.0
 }
 
+/// Returns the angle nearest 0 degrees (350 counts as -10) whose value is
+/// below `bound`.
+pub fn smallest_failing_angle(angles_deg: &[f64], values: &[f64], bound: f64) -> Option<f64> {
+    angles_deg
+        .iter()
+        .zip(values)
+        .filter(|(_, &v)| v < bound)
+        .map(|(&a, _)| a)
+        .min_by(|a, b| signed(*a).abs().total_cmp(&signed(*b).abs()))
+}
+
+fn signed(angle: f64) -> f64 {
+    let wrapped = angle.rem_euclid(360.0);
+    if wrapped > 180.0 {
+        wrapped - 360.0
+    } else {
+        wrapped
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     footer: &str,
     angles_deg: &[f64],
     series: &[(String, Vec<f64>)],
+    band: Option<f64>,
 ) -> std::result::Result<(), String> {
     let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(fail)?;
@@ -87,9 +124,28 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(fail)?;
 
+    if let Some(bound) = band {
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(0.0, bound), (360.0, 1.0)], RGBColor(0, 160, 80).mix(0.12).filled())))
+            .map_err(fail)?
+            .label(format!("pass band (IoU >= {bound})"))
+            .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 24, y + 6)], RGBColor(0, 160, 80).mix(0.3).filled()));
+    }
     for (i, (label, values)) in series.iter().enumerate() {
         let color = SERIES_COLORS[i % SERIES_COLORS.len()];
         let points: Vec<(f64, f64)> = angles_deg.iter().copied().zip(values.iter().copied()).collect();
+        if let Some(bound) = band {
+            let worst = points.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some(point) = worst {
+                chart.draw_series(std::iter::once(Cross::new(point, 9, color.stroke_width(3)))).map_err(fail)?;
+            }
+            if let Some(angle) = smallest_failing_angle(angles_deg, values, bound) {
+                let value = points.iter().find(|p| p.0 == angle).map_or(bound, |p| p.1);
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new((angle, value), 9, color.filled())))
+                    .map_err(fail)?;
+            }
+        }
         chart
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
             .map_err(fail)?

@@ -24,6 +24,11 @@ pub const SERIES_COLORS: [RGBColor; 4] = [
 /// system fonts. Its licence is in `fonts/LICENSE-DejaVu.txt`.
 static FONT_BYTES: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
 
+/// Returns the embedded font file, for text drawn outside plotters.
+pub fn font_bytes() -> &'static [u8] {
+    FONT_BYTES
+}
+
 /// Registers the embedded font with plotters once per process.
 pub fn register_fonts() {
     static REGISTER: Once = Once::new();
@@ -32,4 +37,30 @@ pub fn register_fonts() {
         // fail at run time.
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES);
     });
+}
+
+/// Draws into a PNG file of `size` pixels through `draw`, and names the
+/// file in any error.
+pub fn render_png(
+    path: &std::path::Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&plotters::drawing::DrawingArea<plotters::prelude::BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
+) -> crate::error::Result<()> {
+    use plotters::prelude::*;
+    register_fonts();
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let drawn = root
+        .fill(&WHITE)
+        .map_err(|e| e.to_string())
+        .and_then(|()| draw(&root))
+        .and_then(|()| root.present().map_err(|e| e.to_string()));
+    drawn.map_err(|reason| crate::error::Error::Report {
+        path: path.to_path_buf(),
+        reason: format!("could not draw chart: {reason}"),
+    })
+}
+
+/// Returns a plotters error as text, for `map_err`.
+pub fn draw_error<E: std::error::Error + Send + Sync>(error: plotters::drawing::DrawingAreaErrorKind<E>) -> String {
+    error.to_string()
 }

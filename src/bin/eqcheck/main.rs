@@ -6,6 +6,7 @@
 mod check;
 mod evaluate;
 mod progress;
+mod report;
 mod reproduce;
 mod train;
 
@@ -36,6 +37,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Check property specs against a trained model; exits 1 when one fails.
     Check(check::CheckArgs),
+    /// Write charts, pictures, an HTML page and a Markdown summary for a run.
+    Report(report::ReportArgs),
 }
 
 /// Options shared by every command that reads the dataset.
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => reproduce::run(args).map(|()| true),
         Command::Evaluate(args) => evaluate::run(args).map(|()| true),
         Command::Check(args) => check::run(args),
+        Command::Report(args) => report::run(args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
