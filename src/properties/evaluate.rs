@@ -122,7 +122,7 @@ impl<'a> Evaluator<'a> {
         x
     }
 
-    /// Whether every geometric value of a case is an exact group element.
+    /// Returns whether every geometric value of a case is an exact group element.
     pub fn is_exact(&self, values: &[f64]) -> bool {
         self.spec.has_geometry()
             && self

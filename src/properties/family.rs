@@ -43,13 +43,13 @@ pub enum Family {
 }
 
 impl Family {
-    /// Whether the family moves pixels (and so has an inverse that an
+    /// Returns whether the family moves pixels (and so has an inverse that an
     /// equivariance property applies to the output).
     pub fn is_geometric(self) -> bool {
         matches!(self, Family::Rotation | Family::D4 | Family::TranslateX | Family::TranslateY)
     }
 
-    /// The parameter value that leaves the input unchanged.
+    /// Returns the parameter value that leaves the input unchanged.
     pub fn identity(self) -> f64 {
         match self {
             Family::Brightness | Family::Contrast | Family::Gamma => 1.0,
@@ -116,7 +116,7 @@ impl Family {
         }
     }
 
-    /// Whether `value` is an exact group element: a multiple of 90 degrees,
+    /// Returns whether `value` is an exact group element: a multiple of 90 degrees,
     /// any D4 element, or a whole-pixel shift. Only these can be exact on a
     /// pixel grid.
     pub fn is_exact(self, value: f64) -> bool {

@@ -38,7 +38,7 @@ pub fn regressions_path(spec: &Path) -> PathBuf {
 }
 
 impl Regressions {
-    /// Reads the regressions of a spec; a missing file holds none.
+    /// Reads the regressions of a spec. A missing file means none are stored.
     pub fn load(spec: &Path) -> Result<Self> {
         let path = regressions_path(spec);
         if !path.exists() {

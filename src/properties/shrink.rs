@@ -36,7 +36,7 @@ pub struct Case {
     pub values: Vec<f64>,
 }
 
-/// The interval of offsets an axis's range covers. Rotation ranges are
+/// Returns the interval of offsets that an axis's range covers. Rotation ranges are
 /// shifted by whole turns to lie nearest 0 and clipped to [-180, 180].
 pub fn offset_interval(family: Family, range: [f64; 2]) -> (f64, f64) {
     if family == Family::Rotation {
@@ -50,8 +50,8 @@ pub fn offset_interval(family: Family, range: [f64; 2]) -> (f64, f64) {
     (a.min(b), a.max(b))
 }
 
-/// Where an axis's shrinking starts: the identity when the range contains
-/// it, otherwise the range end nearest to it, as an offset.
+/// Returns the offset where an axis's shrinking starts: the identity when
+/// the range contains it, otherwise the range end nearest to it.
 pub fn origin_offset(family: Family, range: [f64; 2]) -> f64 {
     let (low, high) = offset_interval(family, range);
     0.0f64.clamp(low, high)
@@ -115,7 +115,7 @@ impl AxisTree {
         }
     }
 
-    /// The current parameter value in the family's unit.
+    /// Returns the current parameter value in the family's unit.
     pub fn value(&self) -> f64 {
         self.family.from_offset(self.current)
     }

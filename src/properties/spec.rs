@@ -130,7 +130,7 @@ impl PropertySpec {
         }
     }
 
-    /// Whether any axis moves pixels.
+    /// Returns whether any axis moves pixels.
     pub fn has_geometry(&self) -> bool {
         self.transforms.iter().any(|t| t.family.is_geometric())
     }
@@ -211,7 +211,7 @@ pub fn load_specs(path: &Path) -> Result<Vec<LoadedSpec>> {
     files.iter().map(|f| PropertySpec::load(f)).collect()
 }
 
-/// Whether `path` is a regressions file rather than a spec.
+/// Returns whether `path` is a regressions file rather than a spec.
 pub fn is_regression_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())

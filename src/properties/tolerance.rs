@@ -32,7 +32,7 @@ impl Tolerance {
         }
     }
 
-    /// Whether a metric value meets the bound.
+    /// Returns whether a metric value meets the bound.
     pub fn holds(&self, metric: f64, exact: bool) -> bool {
         metric >= self.bound(exact)
     }
