@@ -32,6 +32,18 @@ fn grid(low: f64, high: f64, step: f64) -> Vec<f64> {
     points
 }
 
+/// Returns `values` with axis `axis` set to each of `points`.
+fn along_axis(values: &[f64], axis: usize, points: &[f64]) -> Vec<Vec<f64>> {
+    points
+        .iter()
+        .map(|&p| {
+            let mut moved = values.to_vec();
+            moved[axis] = p;
+            moved
+        })
+        .collect()
+}
+
 /// Finds the parameters with the lowest score. `score` evaluates a batch
 /// of parameter vectors on the image; `start` is where the search begins
 /// (usually a failing case). Returns the parameters and their score.
@@ -47,14 +59,7 @@ pub fn search_worst<E>(
         let (coarse, fine) = grid_steps(transform);
         let [low, high] = transform.range;
         let points = grid(low, high, coarse);
-        let candidates: Vec<Vec<f64>> = points
-            .iter()
-            .map(|&p| {
-                let mut values = best.clone();
-                values[axis] = p;
-                values
-            })
-            .collect();
+        let candidates = along_axis(&best, axis, &points);
         let scores = score(&candidates)?;
 
         let mut order: Vec<usize> = (0..points.len()).collect();
@@ -68,14 +73,7 @@ pub fn search_worst<E>(
                 continue;
             }
             let around = grid((points[i] - coarse).max(low), (points[i] + coarse).min(high), fine);
-            let refined: Vec<Vec<f64>> = around
-                .iter()
-                .map(|&p| {
-                    let mut values = best.clone();
-                    values[axis] = p;
-                    values
-                })
-                .collect();
+            let refined = along_axis(&best, axis, &around);
             let refined_scores = score(&refined)?;
             for (values, s) in refined.into_iter().zip(refined_scores) {
                 if s < best_score {

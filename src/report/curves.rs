@@ -41,7 +41,7 @@ pub fn plot_training_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -
                 .draw_series(DashedLineSeries::new(train, 6, 4, color.stroke_width(2)))
                 .map_err(draw_error)?
                 .label(format!("{label} train (augmented)"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(1)));
+                .legend(move |(x, y)| plotters::element::DashedPathElement::new(vec![(x, y), (x + 24, y)], 6, 4, color.stroke_width(2)));
         }
         chart
             .configure_series_labels()

@@ -56,7 +56,7 @@ figure { margin: 1.5em 0; }
 figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { color: #555; font-size: 0.9em; }
 .gallery { display: flex; flex-wrap: wrap; gap: 1em; }
-.gallery figure { margin: 0; }
+.gallery figure { margin: 0; max-width: 300px; }
 .meta { color: #555; font-size: 0.9em; }
 </style>
 <script>
@@ -125,18 +125,29 @@ pub fn markdown_summary(title: &str, meta: &[String], sections: &[Section]) -> S
     for line in meta {
         let _ = writeln!(md, "{line}\n");
     }
+    md.push_str(
+        "Figures are the files beside this summary in the report folder; index.html there embeds them all.\n\n",
+    );
     for section in sections {
         let _ = writeln!(md, "## {}\n", section.title);
         for paragraph in &section.paragraphs {
             let _ = writeln!(md, "{paragraph}\n");
         }
         if let Some((header, rows)) = &section.table {
+            // Long tables fold away in a CI comment.
+            let fold = rows.len() > 8;
+            if fold {
+                let _ = writeln!(md, "<details><summary>{} ({} rows)</summary>\n", section.title, rows.len());
+            }
             let _ = writeln!(md, "| {} |", header.join(" | "));
             let _ = writeln!(md, "|{}|", vec!["---"; header.len()].join("|"));
             for row in rows {
                 let _ = writeln!(md, "| {} |", row.join(" | "));
             }
             md.push('\n');
+            if fold {
+                md.push_str("</details>\n\n");
+            }
         }
         for figure in &section.figures {
             let _ = writeln!(md, "![{}]({})\n", figure.caption, figure.file);

@@ -80,10 +80,15 @@ pub fn plot_sensitivity(path: &Path, models: &[(String, Vec<SensitivityCurve>)])
             ))
             .map_err(draw_error)?;
         let panels = body.split_evenly((1, families.len().max(1)));
+        // One y range for every panel, so their drops compare by eye.
+        let lowest = models
+            .iter()
+            .flat_map(|(_, curves)| curves.iter().flat_map(|c| c.mean_iou.iter().copied()))
+            .fold(1.0f64, f64::min);
+        let y_low = ((lowest - 0.05).max(0.0) * 20.0).floor() / 20.0;
         for (panel, (f, family)) in panels.iter().zip(families.iter().enumerate()) {
             let levels = &models[0].1[f].levels;
             let (low, high) = (levels[0], levels[levels.len() - 1]);
-            let lowest = models.iter().flat_map(|(_, c)| c[f].mean_iou.iter().copied()).fold(1.0f64, f64::min);
             let unit = match family.unit() {
                 "" if *family == Family::GaussianNoise => "standard deviation, values in [0, 1]".to_string(),
                 "" => "factor, 1 = unchanged".to_string(),
@@ -94,7 +99,7 @@ pub fn plot_sensitivity(path: &Path, models: &[(String, Vec<SensitivityCurve>)])
                 .margin(15)
                 .x_label_area_size(45)
                 .y_label_area_size(60)
-                .build_cartesian_2d(low..high, ((lowest - 0.05).max(0.0) * 20.0).floor() / 20.0..1.0)
+                .build_cartesian_2d(low..high, y_low..1.0)
                 .map_err(draw_error)?;
             chart
                 .configure_mesh()

@@ -30,14 +30,21 @@ pub struct EvaluateArgs {
 
 pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
     args.data.apply_threads()?;
-    let first = variant_dir(&args.run, &VARIANTS[0]);
+    let (profile, data, split) = load_run_data(&args.run, &args.data)?;
+    evaluate_run(&args.run, &data, &split, &profile, args.angle_step)
+}
+
+/// Reads the profile of a run folder from its first variant, then loads
+/// and splits the dataset the way that profile did.
+pub fn load_run_data(run: &Path, data: &DataArgs) -> anyhow::Result<(Profile, Dataset, Split)> {
+    let first = variant_dir(run, &VARIANTS[0]);
     let profile = load_model(&first)
-        .with_context(|| format!("{} is not a reproduce run folder", args.run.display()))?
+        .with_context(|| format!("{} is not a reproduce run folder", run.display()))?
         .config
         .profile;
-    let (data, split, skipped) = load_data(&args.data.data, &profile, args.data.skip_bad)?;
+    let (dataset, split, skipped) = load_data(&data.data, &profile, data.skip_bad)?;
     report_skipped(&skipped);
-    evaluate_run(&args.run, &data, &split, &profile, args.angle_step)
+    Ok((profile, dataset, split))
 }
 
 /// Returns the folder of a variant inside a run folder.

@@ -3,15 +3,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
-use eqcheck::experiment::{load_data, VARIANTS};
+use eqcheck::experiment::VARIANTS;
 use eqcheck::properties::{check_property, load_specs, Subject};
 use eqcheck::report::{build_report, ReportInputs};
 use eqcheck::training::load_model;
 
-use crate::evaluate::variant_dir;
-use crate::train::report_skipped;
+use crate::evaluate::{load_run_data, variant_dir};
 use crate::DataArgs;
 
 #[derive(Args)]
@@ -38,13 +36,7 @@ pub struct ReportArgs {
 pub fn run(args: ReportArgs) -> anyhow::Result<()> {
     anyhow::ensure!((0.0..=1.0).contains(&args.band), "invalid --band {}: must be in [0, 1]", args.band);
     args.data.apply_threads()?;
-    let first = variant_dir(&args.run, &VARIANTS[0]);
-    let profile = load_model(&first)
-        .with_context(|| format!("{} is not a reproduce run folder", args.run.display()))?
-        .config
-        .profile;
-    let (data, split, skipped) = load_data(&args.data.data, &profile, args.data.skip_bad)?;
-    report_skipped(&skipped);
+    let (_, data, split) = load_run_data(&args.run, &args.data)?;
 
     let mut checks = Vec::new();
     if let Some(specs) = &args.properties {
