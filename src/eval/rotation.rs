@@ -19,13 +19,17 @@ use crate::models::SegmentationModel;
 use crate::training::iou_per_image;
 use crate::transforms::{rotate, Interpolation};
 
+/// Smallest sweep step, in degrees: 3600 angles, already far finer than
+/// the pixel grid of any canvas this crate trains on.
+pub const MIN_ANGLE_STEP_DEG: f64 = 0.1;
+
 /// Returns the angles `0, step, 2 step, ...` below 360 degrees.
 pub fn sweep_angles(step_deg: f64) -> Result<Vec<f64>> {
-    if !(step_deg > 0.0 && step_deg <= 360.0) {
+    if !(MIN_ANGLE_STEP_DEG..=360.0).contains(&step_deg) {
         return Err(Error::InvalidOption {
             name: "angle step",
             value: step_deg.to_string(),
-            reason: "must be in (0, 360] degrees".into(),
+            reason: format!("must be between {MIN_ANGLE_STEP_DEG} and 360 degrees"),
         });
     }
     let count = (360.0 / step_deg - 1e-9).ceil() as usize;
@@ -165,6 +169,7 @@ mod tests {
     #[test]
     fn bad_angle_steps_are_rejected() {
         assert!(sweep_angles(0.0).is_err());
+        assert!(sweep_angles(0.001).is_err());
         assert!(sweep_angles(-5.0).is_err());
         assert!(sweep_angles(f64::NAN).is_err());
     }

@@ -167,6 +167,12 @@ impl PropertySpec {
                     format!("[{low}, {high}] is empty; the first value must be below the second"),
                 ));
             }
+            if transform.family == Family::D4 && (low < 0.0 || high > 7.0) {
+                return Err(fail(
+                    &format!("transform[{i}].range"),
+                    format!("d4 has elements 0 to 7, got [{low}, {high}]"),
+                ));
+            }
             let positive_only = matches!(
                 transform.family,
                 Family::Brightness | Family::Contrast | Family::Gamma | Family::PoissonNoise
@@ -270,6 +276,14 @@ mod tests {
         let error = error_of(&VALID.replace("bound = 0.8", "bound = 0.8\nthreshold = 3"));
         assert!(error.contains("threshold"), "{error}");
         assert!(error.contains("specs/bad.toml"), "{error}");
+    }
+
+    #[test]
+    fn d4_range_beyond_its_eight_elements_is_rejected() {
+        let text = VALID.replace("\"rotation\"\n        range = [0.0, 360.0]", "\"d4\"\n        range = [0.0, 9.0]");
+        let error = error_of(&text);
+        assert!(error.contains("transform[0].range"), "{error}");
+        assert!(error.contains("0 to 7"), "{error}");
     }
 
     #[test]

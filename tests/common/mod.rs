@@ -10,7 +10,11 @@ pub fn dataset_dir() -> PathBuf {
     let dir = std::env::var_os("EQCHECK_DATA")
         .map(PathBuf::from)
         .expect("EQCHECK_DATA must name the Leeds Butterfly folder; run the tests through ./run-tests");
-    assert!(dir.join("images").is_dir(), "{} has no images/ folder", dir.display());
+    assert!(
+        dir.join("images").is_dir(),
+        "dataset folder {} has no images/ folder; set EQCHECK_DATA to the Leeds Butterfly folder",
+        dir.display()
+    );
     dir
 }
 

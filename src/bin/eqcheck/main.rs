@@ -41,6 +41,10 @@ enum Command {
     Report(report::ReportArgs),
 }
 
+/// Upper limit of --threads; far more threads than cores only adds
+/// scheduling overhead.
+const MAX_THREADS: i32 = 256;
+
 /// Options shared by every command that reads the dataset.
 #[derive(Args, Clone)]
 pub struct DataArgs {
@@ -61,7 +65,9 @@ impl DataArgs {
     /// Applies the thread count to libtorch.
     pub fn apply_threads(&self) -> anyhow::Result<()> {
         let threads = match self.threads {
-            Some(n) if n < 1 => anyhow::bail!("invalid --threads {n}: must be at least 1"),
+            Some(n) if !(1..=MAX_THREADS).contains(&n) => {
+                anyhow::bail!("invalid --threads {n}: must be between 1 and {MAX_THREADS}")
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get() as i32),
         };
