@@ -32,10 +32,10 @@ pub fn plot_iou_by_angle(
     plot_iou_by_angle_with_band(path, format, title, footer, angles_deg, series, None)
 }
 
-/// Like [`plot_iou_by_angle`], and with `band = Some(bound)` also shades
-/// the pass band from `bound` to 1 and marks on each line its worst angle
-/// (a cross) and its smallest failing angle (a triangle): the angle nearest
-/// 0 degrees, either way, where the line drops below the bound.
+/// Draws like [`plot_iou_by_angle`]. With `band = Some(bound)` it also
+/// shades the pass band from `bound` to 1 and marks each line's worst
+/// angle with a cross. A triangle marks the line's smallest failing angle,
+/// the angle nearest 0 degrees (either way) where it drops below the bound.
 pub fn plot_iou_by_angle_with_band(
     path: &Path,
     format: ChartFormat,

@@ -27,7 +27,7 @@ const SENSITIVITY_IMAGES: usize = 16;
 /// Milliseconds per frame of the rotation GIF.
 const FRAME_MS: u32 = 250;
 
-/// What a report is built from.
+/// Inputs of a report.
 pub struct ReportInputs<'a> {
     /// Run folder written by `eqcheck reproduce`.
     pub run: &'a Path,

@@ -19,7 +19,7 @@ pub struct ReproduceArgs {
     #[arg(long)]
     out: Option<PathBuf>,
 
-    /// Train again even where the run folder already holds a checkpoint.
+    /// Train again even where the run folder already contains a checkpoint.
     #[arg(long)]
     force: bool,
 
