@@ -47,7 +47,7 @@ impl Regressions {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         toml::from_str(&text).map_err(|e| Error::Spec {
             path,
-            reason: e.message().to_string(),
+            reason: format!("invalid regressions file (delete it to start afresh): {}", e.to_string().trim_end()),
         })
     }
 

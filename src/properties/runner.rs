@@ -106,6 +106,7 @@ pub fn check_property(
             exact,
         }
     };
+    let mut shrink_steps = shrink_steps;
     let shrunk = match shrunk {
         Some(case) => {
             let metric = run_case(&mut evaluator, loaded, &case)?.1;
@@ -118,16 +119,32 @@ pub fn check_property(
         Some((metric, case)) if metric.is_finite() => Some(to_counterexample(&mut evaluator, case, *metric)),
         _ => None,
     };
+    let mut worst_case = None;
     let worst = match &lowest {
         Some((_, case)) => {
             let start = shrunk.as_ref().map_or(case.values.clone(), |s| s.values.clone());
             let image = case.image;
             let noise_seed = case.noise_seed;
             let (values, metric) = search_worst(&spec.transforms, &start, |batch| evaluator.score(image, noise_seed, batch))?;
-            let worst_case = Case { image, noise_seed, values };
-            Some(to_counterexample(&mut evaluator, &worst_case, metric))
+            let found = Case { image, noise_seed, values };
+            let counterexample = to_counterexample(&mut evaluator, &found, metric);
+            worst_case = Some(found);
+            Some(counterexample)
         }
         None => None,
+    };
+
+    // A worst case below the bound is a failure too, even when every
+    // generated case passed: shrink from it like from any other failure.
+    let shrunk = match (shrunk, &worst, worst_case) {
+        (None, Some(w), Some(case)) if !spec.tolerance().holds(w.metric, w.exact) => {
+            let mut tree = CaseTree::from_case(&spec.transforms, &case);
+            let (found, steps) = shrink_from(&mut tree, |c| run_case(&mut evaluator, loaded, c).map(|r| r.0))?;
+            shrink_steps += steps;
+            let metric = run_case(&mut evaluator, loaded, &found)?.1;
+            Some(to_counterexample(&mut evaluator, &found, metric))
+        }
+        (shrunk, _, _) => shrunk,
     };
 
     let calibration_cases: Vec<Vec<f64>> = replay

@@ -106,7 +106,9 @@ impl PropertySpec {
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
         let spec: PropertySpec = toml::from_str(text).map_err(|e| Error::Spec {
             path: path.to_path_buf(),
-            reason: e.message().to_string(),
+            // The full message carries the line and column and quotes the
+            // offending text.
+            reason: e.to_string().trim_end().to_string(),
         })?;
         spec.validate(path)?;
         Ok(spec)

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Slack for comparing an f32 metric with an f64 bound.
+const F32_ROUNDING: f64 = 1e-6;
+
 /// The lowest acceptable metric value, separately for exact group elements
 /// and for interpolated parameters. A case holds when
 /// `metric >= bound`, with `bound = exact` when every geometric parameter
@@ -32,9 +35,11 @@ impl Tolerance {
         }
     }
 
-    /// Returns whether a metric value meets the bound.
+    /// Returns whether a metric value meets the bound. Metrics are
+    /// computed in f32, so a value within f32 rounding of the bound (an f32
+    /// 0.9 reads 0.89999998 as f64) counts as meeting it.
     pub fn holds(&self, metric: f64, exact: bool) -> bool {
-        metric >= self.bound(exact)
+        metric >= self.bound(exact) - F32_ROUNDING
     }
 }
 
@@ -48,5 +53,6 @@ mod tests {
         assert!(tolerance.holds(0.85, false));
         assert!(!tolerance.holds(0.85, true));
         assert!(tolerance.holds(0.995, true));
+        assert!(tolerance.holds(0.8f32 as f64, false), "an f32 equal to the bound");
     }
 }

@@ -54,6 +54,12 @@ pub struct LoadedModel {
 /// Rebuilds the model described by `dir/config.json` and loads
 /// `dir/model.safetensors` into it.
 pub fn load_model(dir: &Path) -> Result<LoadedModel> {
+    if !dir.is_dir() {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: "model folder not found; expected a folder with config.json and model.safetensors".into(),
+        });
+    }
     let config_path = dir.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
     let config: RunConfig = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
@@ -70,9 +76,18 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
             reason: "checkpoint not found".into(),
         });
     }
-    vars.load(&weights).map_err(|e| Error::Checkpoint {
-        path: weights.clone(),
-        reason: format!("does not match a {} of base width {}: {e}", config.arch, config.profile.base_width),
+    vars.load(&weights).map_err(|e| {
+        // libtorch appends a C++ backtrace; its first line is the message.
+        let message = e.to_string();
+        let first_line = message.lines().next().unwrap_or_default().to_string();
+        Error::Checkpoint {
+            path: weights.clone(),
+            reason: format!(
+                "could not load weights for a {} of base width {} (corrupt file, or config.json \
+                 describes another model): {first_line}",
+                config.arch, config.profile.base_width
+            ),
+        }
     })?;
     Ok(LoadedModel {
         config,

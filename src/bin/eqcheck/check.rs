@@ -49,7 +49,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<bool> {
     }
     let out = args.out.unwrap_or_else(|| args.model.join("check"));
     write_check_results(&out, &outcomes)?;
-    println!("{}", check_table(&outcomes));
-    println!("results written to {}", out.display());
+    say!("{}", check_table(&outcomes));
+    say!("results written to {}", out.display());
     Ok(outcomes.iter().all(|o| o.holds))
 }

@@ -101,7 +101,7 @@ pub fn evaluate_run(
         variants,
     };
     write_results(run, &results)?;
-    println!("{}", eqcheck::report::markdown_table(&results));
-    println!("report written to {}", run.join("results.md").display());
+    say!("{}", eqcheck::report::markdown_table(&results));
+    say!("report written to {}", run.join("results.md").display());
     Ok(())
 }

@@ -3,6 +3,15 @@
 //! Exit codes: 0 on success (every checked property holds), 1 when a
 //! property fails, 2 on an error (bad input, unreadable files).
 
+/// Prints a line to standard output, ignoring a closed pipe (for example
+/// `eqcheck check ... | head`), so the exit code stays the documented one.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod check;
 mod evaluate;
 mod progress;

@@ -66,7 +66,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         out: &out,
     };
     let page = build_report(&inputs, &mut |step| eprintln!("report: {step}"))?;
-    println!("report written to {}", page.display());
-    println!("summary written to {}", out.join("summary.md").display());
+    say!("report written to {}", page.display());
+    say!("summary written to {}", out.join("summary.md").display());
     Ok(())
 }

@@ -26,6 +26,10 @@ pub struct TrainArgs {
     #[arg(long)]
     out: Option<PathBuf>,
 
+    /// Overwrite a checkpoint that the output folder already contains.
+    #[arg(long)]
+    force: bool,
+
     #[command(flatten)]
     data: DataArgs,
 
@@ -45,6 +49,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(config.variant_name()));
 
+    let existing = out.join(eqcheck::training::MODEL_FILE);
+    anyhow::ensure!(
+        args.force || !existing.exists(),
+        "{} already exists; pass --force to overwrite it",
+        existing.display()
+    );
     let (data, split, skipped) = load_data(&args.data.data, &config.profile, args.data.skip_bad)?;
     report_skipped(&skipped);
     eprintln!(
@@ -55,7 +65,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     );
     let outcome = train(&config, &data, &split, &out, &mut training_bar(config.variant_name()))?;
     if let Some(last) = outcome.last() {
-        println!(
+        say!(
             "{}: train IoU {:.4}, validation IoU {:.4} after {} epochs; checkpoint in {}",
             config.variant_name(),
             last.train_iou,
