@@ -5,14 +5,14 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::style::{draw_error, render_png, CHART_SIZE, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
+use super::style::{draw_error, render_chart, CHART_SIZE, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
 use crate::error::Result;
 use crate::training::EpochMetrics;
 
 /// Draws the curves of each (label, epochs) pair.
 pub fn plot_training_curves(path: &Path, runs: &[(String, Vec<EpochMetrics>)]) -> Result<()> {
     let epochs = runs.iter().map(|(_, m)| m.len()).max().unwrap_or(1).max(2) as f64;
-    render_png(path, CHART_SIZE, |root| {
+    render_chart!(path, CHART_SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Training curves: IoU per epoch", (FONT, TITLE_SIZE))
             .margin(20)

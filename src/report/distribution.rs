@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::style::{draw_error, render_png, CHART_SIZE, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
+use super::style::{draw_error, render_chart, CHART_SIZE, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
 use crate::error::Result;
 
 /// Returns the q-quantile of sorted values, interpolating linearly.
@@ -23,7 +23,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 pub fn plot_distribution(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> Result<()> {
     let lowest = groups.iter().flat_map(|(_, v)| v.iter().copied()).fold(1.0f64, f64::min);
     let y_low = ((lowest - 0.05) * 10.0).floor().max(0.0) / 10.0;
-    render_png(path, CHART_SIZE, |root| {
+    render_chart!(path, CHART_SIZE, |root| {
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, TITLE_SIZE))
             .margin(20)

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::style::{draw_error, render_png, FONT, LABEL_SIZE, TITLE_SIZE};
+use super::style::{draw_error, render_chart, FONT, LABEL_SIZE, TITLE_SIZE};
 use crate::error::Result;
 use crate::eval::RotationSweep;
 
@@ -28,7 +28,7 @@ fn color_of(iou: f64) -> RGBColor {
 
 /// Draws one panel per (label, sweep) pair, at most four.
 pub fn plot_heatmaps(path: &Path, panels: &[(String, RotationSweep)]) -> Result<()> {
-    render_png(path, SIZE, |root| {
+    render_chart!(path, SIZE, |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .draw(&Text::new(

@@ -87,24 +87,26 @@ pub fn build_report(inputs: &ReportInputs, progress: &mut dyn FnMut(&str)) -> Re
         .zip(&variants)
         .map(|(r, v)| (v.label.clone(), r.truth_by_angle.clone()))
         .collect();
-    plot_iou_by_angle_with_band(
-        &out.join("consistency-by-angle.png"),
-        ChartFormat::Png,
-        "Rotation consistency by angle (IoU against the unrotated prediction)",
-        &footer,
-        angles,
-        &consistency,
-        Some(inputs.band),
-    )?;
-    plot_iou_by_angle_with_band(
-        &out.join("truth-by-angle.png"),
-        ChartFormat::Png,
-        "IoU against the ground truth by angle",
-        &footer,
-        angles,
-        &truth,
-        None,
-    )?;
+    for (format, extension) in [(ChartFormat::Png, "png"), (ChartFormat::Svg, "svg")] {
+        plot_iou_by_angle_with_band(
+            &out.join(format!("consistency-by-angle.{extension}")),
+            format,
+            "Rotation consistency by angle (IoU against the unrotated prediction)",
+            &footer,
+            angles,
+            &consistency,
+            Some(inputs.band),
+        )?;
+        plot_iou_by_angle_with_band(
+            &out.join(format!("truth-by-angle.{extension}")),
+            format,
+            "IoU against the ground truth by angle",
+            &footer,
+            angles,
+            &truth,
+            None,
+        )?;
+    }
     plot_polar(&out.join("consistency-polar.png"), "Rotation consistency, polar (rim: IoU 1, centre: 0.5)", angles, &consistency)?;
 
     progress("distribution, heat maps and training curves");

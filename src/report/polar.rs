@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::style::{draw_error, render_png, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
+use super::style::{draw_error, render_chart, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
 use crate::error::Result;
 
 /// Size of the square polar chart in pixels.
@@ -15,7 +15,7 @@ const INNER_IOU: f64 = 0.5;
 
 /// Draws one closed curve per series of (label, IoU per angle).
 pub fn plot_polar(path: &Path, title: &str, angles_deg: &[f64], series: &[(String, Vec<f64>)]) -> Result<()> {
-    render_png(path, (SIZE, SIZE + 60), |root| {
+    render_chart!(path, (SIZE, SIZE + 60), |root| {
         let (plot, legend) = root.split_vertically(SIZE);
         let mut chart = ChartBuilder::on(&plot)
             .caption(title, (FONT, TITLE_SIZE))

@@ -6,7 +6,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::style::{draw_error, render_png, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
+use super::style::{draw_error, render_chart, FONT, LABEL_SIZE, SERIES_COLORS, TITLE_SIZE};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::properties::{Evaluator, Family, Metric, PropertySpec, Reference, Relation, Subject, TransformSpec};
@@ -70,7 +70,7 @@ pub fn measure_sensitivity(
 /// label with that model's curves in family order.
 pub fn plot_sensitivity(path: &Path, models: &[(String, Vec<SensitivityCurve>)]) -> Result<()> {
     let families: Vec<Family> = models.first().map(|(_, c)| c.iter().map(|c| c.family).collect()).unwrap_or_default();
-    render_png(path, (1500, 560), |root| {
+    render_chart!(path, (1500, 560), |root| {
         let (title_area, body) = root.split_vertically(50);
         title_area
             .draw(&Text::new(

@@ -39,26 +39,35 @@ pub fn register_fonts() {
     });
 }
 
-/// Draws into a PNG file of `size` pixels through `draw`, and names the
-/// file in any error.
-pub fn render_png(
-    path: &std::path::Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&plotters::drawing::DrawingArea<plotters::prelude::BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
-) -> crate::error::Result<()> {
-    use plotters::prelude::*;
-    register_fonts();
-    let root = BitMapBackend::new(path, size).into_drawing_area();
-    let drawn = root
-        .fill(&WHITE)
-        .map_err(|e| e.to_string())
-        .and_then(|()| draw(&root))
-        .and_then(|()| root.present().map_err(|e| e.to_string()));
-    drawn.map_err(|reason| crate::error::Error::Report {
-        path: path.to_path_buf(),
-        reason: format!("could not draw chart: {reason}"),
-    })
+/// Draws a chart twice, into `path` (PNG) and into the same path with an
+/// `.svg` extension, running `body` once per backend with `root` bound to
+/// the drawing area. `body` evaluates to `Result<(), String>`; errors name
+/// the file.
+macro_rules! render_chart {
+    ($path:expr, $size:expr, |$root:ident| $body:block) => {{
+        use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend, WHITE};
+        $crate::report::style::register_fonts();
+        let png_path: &std::path::Path = $path;
+        let svg_path = png_path.with_extension("svg");
+        let png = (|| -> std::result::Result<(), String> {
+            let $root = &BitMapBackend::new(png_path, $size).into_drawing_area();
+            $root.fill(&WHITE).map_err(|e| e.to_string())?;
+            (|| -> std::result::Result<(), String> { $body })()?;
+            $root.present().map_err(|e| e.to_string())
+        })();
+        let svg = png.and_then(|()| {
+            let $root = &SVGBackend::new(&svg_path, $size).into_drawing_area();
+            $root.fill(&WHITE).map_err(|e| e.to_string())?;
+            (|| -> std::result::Result<(), String> { $body })()?;
+            $root.present().map_err(|e| e.to_string())
+        });
+        svg.map_err(|reason| $crate::error::Error::Report {
+            path: png_path.to_path_buf(),
+            reason: format!("could not draw chart: {reason}"),
+        })
+    }};
 }
+pub(crate) use render_chart;
 
 /// Returns a plotters error as text, for `map_err`.
 pub fn draw_error<E: std::error::Error + Send + Sync>(error: plotters::drawing::DrawingAreaErrorKind<E>) -> String {
