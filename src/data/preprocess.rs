@@ -179,7 +179,7 @@ impl Dataset {
         self.ids.len()
     }
 
-    /// Returns whether the dataset holds no samples.
+    /// Returns whether the dataset has no samples.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }

@@ -33,6 +33,9 @@ pub fn load_data(dir: &Path, profile: &Profile, skip_bad: bool) -> Result<(Datas
     let (folder, mut skipped) = ButterflyFolder::open(dir, skip_bad)?;
     let (data, bad) = Dataset::load(&folder, profile.side, skip_bad)?;
     skipped.extend(bad);
+    // NOTE: the split is derived from the loaded samples and the seed, not
+    // stored with a run, so another data folder or skipped samples change
+    // it; storing the validation ids in the run folder would pin it.
     let split = stratified_split(&data.species, profile.validation_fraction, profile.seed);
     Ok((data, split, skipped))
 }

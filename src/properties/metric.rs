@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-/// How two masks are compared; every metric is 1 for identical masks.
+use crate::training::iou_per_image;
+
+/// Comparison of two masks. Every metric is 1 for identical masks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Metric {
@@ -37,7 +39,7 @@ impl Metric {
         let count = |t: &Tensor| t.sum_dim_intlist(dims.as_slice(), false, Kind::Float);
         let both = count(&a.logical_and(&b));
         match self {
-            Metric::Iou => ratio_or_one(&both, &count(&a.logical_or(&b))),
+            Metric::Iou => iou_per_image(&a.to_kind(Kind::Float), &b.to_kind(Kind::Float)),
             Metric::Dice => ratio_or_one(&(both * 2.0), &(count(&a) + count(&b))),
             Metric::Agreement => {
                 let agree = count(&a.eq_tensor(&b).logical_and(&valid));

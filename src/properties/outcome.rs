@@ -1,4 +1,4 @@
-//! What checking a property found, and how a failure reads.
+//! Results of checking a property, and the text of a failure.
 
 use std::fmt;
 use std::path::PathBuf;

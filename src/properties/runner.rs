@@ -211,7 +211,7 @@ fn calibration_grid(loaded: &LoadedSpec) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// What the proptest run found.
+/// Result of the proptest run.
 struct Generated {
     cases: usize,
     shrink_steps: usize,

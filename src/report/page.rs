@@ -192,7 +192,7 @@ fn worst_picture(v: &Variant, data: &Dataset, path: &Path) -> Result<String> {
     let image_id = &v.sweep.image_ids[row];
     let truth = v.sweep.iou_truth[row][column];
     let text = format!("{image_id}, {angle:.0} deg: truth IoU {truth:.2}");
-    let picture = frame(v, data, image_id, angle, &text)?;
+    let picture = frame(v, data, image_id, angle, |_| text)?;
     save_png(path, &picture)?;
     Ok(format!(
         "{}: image {image_id}, the one it is least consistent on, turned {angle:.0} degrees. Green: ground truth; magenta: prediction. \
@@ -203,8 +203,10 @@ fn worst_picture(v: &Variant, data: &Dataset, path: &Path) -> Result<String> {
 }
 
 /// Renders one image turned by `angle` with the turned ground truth and
-/// the model's prediction outlined.
-fn frame(v: &Variant, data: &Dataset, image_id: &str, angle: f64, text: &str) -> Result<RgbImage> {
+/// the model's prediction outlined. `caption` receives the IoU of that
+/// prediction, turned back, against the ground truth, so the picture and
+/// its number come from one forward pass.
+fn frame(v: &Variant, data: &Dataset, image_id: &str, angle: f64, caption: impl FnOnce(f64) -> String) -> Result<RgbImage> {
     let index = data.ids.iter().position(|id| id == image_id).ok_or_else(|| Error::Report {
         path: PathBuf::from(image_id),
         reason: "image not in the dataset".into(),
@@ -213,8 +215,12 @@ fn frame(v: &Variant, data: &Dataset, image_id: &str, angle: f64, text: &str) ->
     let (images, masks) = data.batch(&[index]);
     let turned = rotate_input(&canvas.pad(&images), angle);
     let truth = rotate(&canvas.pad(&masks), angle, Interpolation::Nearest);
-    let predicted = predict_probabilities(v.model.model.as_ref(), &turned)?.gt(0.5).to_kind(Kind::Float);
-    overlay(&turned.get(0), &truth.get(0), &predicted.get(0), text)
+    let probabilities = predict_probabilities(v.model.model.as_ref(), &turned)?;
+    let predicted = probabilities.gt(0.5).to_kind(Kind::Float);
+
+    let back = canvas.crop(&rotate_back_and_binarize(&probabilities, angle));
+    let truth_iou = iou_per_image(&back, &masks).double_value(&[0]);
+    overlay(&turned.get(0), &truth.get(0), &predicted.get(0), &caption(truth_iou))
 }
 
 /// Writes a GIF of the sample image turning through every angle, one
@@ -225,9 +231,8 @@ fn rotation_gif(variants: &[Variant], data: &Dataset, image_id: &str, angles: &[
     for &angle in angles {
         let mut panels = Vec::new();
         for v in &chosen {
-            let iou = truth_iou(v, data, image_id, angle)?;
-            let text = format!("{}: {angle:.0} deg, IoU {iou:.2}", v.label.replace(" / minimal", "").replace("group-unet", "group"));
-            panels.push(frame(v, data, image_id, angle, &text)?);
+            let name = v.label.replace(" / minimal", "").replace("group-unet", "group");
+            panels.push(frame(v, data, image_id, angle, |iou| format!("{name}: {angle:.0} deg, IoU {iou:.2}"))?);
         }
         frames.push(side_by_side(&panels));
     }
@@ -237,17 +242,6 @@ fn rotation_gif(variants: &[Variant], data: &Dataset, image_id: &str, angles: &[
         "Image {image_id} turning through the sweep, for {}. Each frame gives the angle and the IoU of the turned-back prediction against the ground truth.",
         names.join(" and ")
     ))
-}
-
-/// Returns the IoU against the ground truth of the prediction at `angle`,
-/// turned back.
-fn truth_iou(v: &Variant, data: &Dataset, image_id: &str, angle: f64) -> Result<f64> {
-    let index = data.ids.iter().position(|id| id == image_id).unwrap_or(0);
-    let canvas = v.model.config.canvas()?;
-    let (images, masks) = data.batch(&[index]);
-    let probabilities = predict_probabilities(v.model.model.as_ref(), &rotate_input(&canvas.pad(&images), angle))?;
-    let back = canvas.crop(&rotate_back_and_binarize(&probabilities, angle));
-    Ok(iou_per_image(&back, &masks).double_value(&[0]))
 }
 
 fn side_by_side(panels: &[RgbImage]) -> RgbImage {

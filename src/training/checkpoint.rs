@@ -22,8 +22,8 @@ pub const CONFIG_FILE: &str = "config.json";
 /// One JSON object of epoch metrics per line.
 pub const METRICS_FILE: &str = "metrics.jsonl";
 
-/// What a checkpoint needs besides its weights: the architecture, its
-/// width and the canvas it was trained on.
+/// Settings that rebuild a checkpoint's model: the architecture, and the
+/// profile with its width and canvas.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub arch: Arch,

@@ -21,7 +21,7 @@ use tch::{Kind, Tensor};
 use super::color::{adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation};
 use super::rotate::{rotate_each, Interpolation};
 
-/// Which augmentation pipeline a training run uses.
+/// Augmentation pipeline of a training run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Augmentation {

@@ -11,7 +11,7 @@
 
 use tch::{Kind, Tensor};
 
-/// How values between pixel centres are sampled.
+/// Sampling rule for values between pixel centres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interpolation {
     /// For images and probability maps.
@@ -21,7 +21,7 @@ pub enum Interpolation {
 }
 
 impl Interpolation {
-    /// The mode number that `grid_sampler` expects.
+    /// Returns the mode number that `grid_sampler` expects.
     fn mode(self) -> i64 {
         match self {
             Interpolation::Bilinear => 0,
