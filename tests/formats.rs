@@ -112,3 +112,15 @@ fn truncated_and_foreign_files_name_the_file() {
         assert!(mask_error.contains(path.file_name().unwrap().to_str().unwrap()), "{mask_error}");
     }
 }
+
+#[test]
+fn oversized_header_is_rejected_before_allocating() {
+    // A palette PNG whose header claims 180 x 2,113,863,815 pixels: decoding
+    // it would need about 380 GB.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/image_and_mask/huge-palette-header.png");
+    let error = load_mask(&path).unwrap_err().to_string();
+    assert!(error.contains("huge-palette-header.png"), "{error}");
+    assert!(error.contains("too large"), "{error}");
+    let error = load_rgb(&path).unwrap_err().to_string();
+    assert!(error.contains("huge-palette-header.png"), "{error}");
+}

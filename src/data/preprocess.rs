@@ -208,16 +208,18 @@ impl Dataset {
 /// palette images are converted; alpha is dropped.
 pub fn load_rgb(path: &Path) -> Result<RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.is_empty() {
-        return Err(Error::Image {
-            path: path.to_path_buf(),
-            reason: "file is empty".into(),
-        });
-    }
-    let image = image::load_from_memory(&bytes).map_err(|e| Error::Image {
+    decode_rgb(&bytes).map_err(|reason| Error::Image {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    })
+}
+
+/// Decodes the bytes of an image file as 8-bit RGB, as [`load_rgb`] does.
+pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
+    if bytes.is_empty() {
+        return Err("file is empty".into());
+    }
+    let image = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
     Ok(image.to_rgb8())
 }
 
