@@ -116,8 +116,16 @@ pub fn train(
         return Err(Error::dataset(dir, "the split left no training or no validation images"));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    if start == Start::Resume {
-        check_same_config(dir, config)?;
+    match start {
+        Start::Resume => check_same_config(dir, config)?,
+        Start::Fresh => {
+            // A resume point of an earlier run in this folder must not
+            // outlive the config.json that this run writes over it.
+            let state = dir.join(STATE_FILE);
+            if state.exists() {
+                std::fs::remove_file(&state).map_err(|e| Error::io(&state, e))?;
+            }
+        }
     }
     let config_json = serde_json::to_vec_pretty(config).map_err(|e| Error::Report {
         path: dir.join(CONFIG_FILE),
