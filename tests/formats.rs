@@ -124,3 +124,14 @@ fn oversized_header_is_rejected_before_allocating() {
     let error = load_rgb(&path).unwrap_err().to_string();
     assert!(error.contains("huge-palette-header.png"), "{error}");
 }
+
+#[test]
+fn palette_of_partial_entries_is_rejected() {
+    // Its PLTE chunk has 28 bytes, which the png crate would slice past
+    // the end of while expanding the palette.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/image_and_mask/palette-of-28-bytes.png");
+    for error in [load_rgb(&path).unwrap_err().to_string(), load_mask(&path).unwrap_err().to_string()] {
+        assert!(error.contains("palette-of-28-bytes.png"), "{error}");
+        assert!(error.contains("28 bytes is not a multiple of 3"), "{error}");
+    }
+}

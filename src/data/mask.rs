@@ -12,6 +12,7 @@ use std::path::Path;
 
 use image::GrayImage;
 
+use super::png_chunks::check_png_chunks;
 use crate::error::{Error, Result};
 
 /// Palette indices that mark foreground.
@@ -34,6 +35,7 @@ pub fn decode_mask(bytes: &[u8]) -> std::result::Result<GrayImage, String> {
     if bytes.is_empty() {
         return Err("file is empty".into());
     }
+    check_png_chunks(bytes)?;
     if let Some(mask) = decode_palette_indices(bytes)? {
         return Ok(mask);
     }

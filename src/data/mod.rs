@@ -4,10 +4,12 @@
 
 mod folder;
 mod mask;
+mod png_chunks;
 mod preprocess;
 mod split;
 
 pub use folder::{ButterflyFolder, SampleFiles};
 pub use mask::{decode_mask, load_mask};
+pub use png_chunks::check_png_chunks;
 pub use preprocess::{decode_rgb, load_rgb, Canvas, Dataset, IMAGENET_MEAN, IMAGENET_STD};
 pub use split::{stratified_split, Split};

@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 
 use super::folder::{ButterflyFolder, SampleFiles};
 use super::mask::load_mask;
+use super::png_chunks::check_png_chunks;
 use crate::error::{Error, Result};
 
 /// ImageNet channel means (RGB), applied after padding.
@@ -219,6 +220,7 @@ pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
     if bytes.is_empty() {
         return Err("file is empty".into());
     }
+    check_png_chunks(bytes)?;
     let image = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
     Ok(image.to_rgb8())
 }
