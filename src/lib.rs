@@ -4,7 +4,8 @@
 //!
 //! The crate trains its first workload itself: a plain U-Net and a C4 Group
 //! U-Net on the Leeds Butterfly Dataset, compared by how consistent their
-//! predictions stay under rotation.
+//! predictions stay under rotation. Models trained elsewhere are checked
+//! as TorchScript files.
 
 pub mod data;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod experiment;
 pub mod models;
 pub mod properties;
 pub mod report;
+pub mod torchscript;
 pub mod training;
 pub mod transforms;
 
