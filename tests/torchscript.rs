@@ -72,15 +72,16 @@ fn sample_ids() -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for name in names {
         // The first three digits of an id are its species.
-        let taken = ids.iter().filter(|id| id[..3] == name[..3]).count();
-        if taken < SAMPLES_PER_SPECIES {
+        let same_species = ids.iter().filter(|id| id[..3] == name[..3]).count();
+        if same_species < SAMPLES_PER_SPECIES {
             ids.push(name);
         }
     }
     ids
 }
 
-/// The test models' geometry with every other value at its default.
+/// Returns a description with the test models' geometry and every other
+/// value at its default.
 fn small_canvas() -> ModelDescription {
     ModelDescription {
         side: SIDE,
@@ -211,7 +212,8 @@ fn symmetric_classifier_keeps_class_where_top_bottom_fails() {
     let shrunk = outcome.shrunk.as_ref().unwrap();
     let classes = shrunk.classes.unwrap();
     assert!(classes.changed(), "{outcome}");
-    assert!(classes.reference <= 1 && classes.transformed <= 1, "{outcome}");
+    assert!(classes.reference <= 1, "{outcome}");
+    assert!(classes.transformed <= 1, "{outcome}");
     assert!(shrunk.values[0] >= 1.0, "{outcome}");
     assert!(outcome.to_string().contains("top-1 class"), "{outcome}");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -94,8 +94,8 @@ impl Checker {
         })
     }
 
-    /// Loads the TorchScript file `model` as `description` says, probing
-    /// it once, and the validation split that the description names.
+    /// Loads the TorchScript file `model` with `description`, probing it
+    /// once, and the validation split that the description names.
     pub fn open_torchscript(model: &Path, description: ModelDescription, data: &Path) -> Result<Self> {
         let canvas = description.canvas()?;
         let (side, fraction, seed) = (description.side, description.validation_fraction, description.split_seed);

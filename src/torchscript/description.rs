@@ -37,7 +37,7 @@ pub enum ChannelOrder {
     Bgr,
 }
 
-/// What the model returns for a batch of B canvases of side P.
+/// Kind of output a model returns for a batch of B canvases of side P.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputKind {
@@ -60,7 +60,7 @@ impl OutputKind {
         }
     }
 
-    /// Returns whether the output holds probabilities rather than logits.
+    /// Returns whether the output contains probabilities rather than logits.
     pub fn is_probabilities(self) -> bool {
         matches!(self, OutputKind::MaskProbabilities | OutputKind::ClassProbabilities)
     }
@@ -77,7 +77,7 @@ impl std::fmt::Display for OutputKind {
     }
 }
 
-/// What a TorchScript model expects and returns.
+/// Description of a TorchScript model's input and output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelDescription {
@@ -167,7 +167,8 @@ impl ModelDescription {
 
     /// Renders the description as TOML, with a header line.
     pub fn to_toml(&self) -> String {
-        // Serialising plain numbers, strings and arrays cannot fail.
+        // The toml crate serialises a flat struct of numbers, strings and
+        // arrays without error, NaN included.
         let body = toml::to_string(self).unwrap_or_default();
         format!("# What the TorchScript model beside this file expects and returns, for `eqcheck check`.\n\n{body}")
     }
@@ -271,6 +272,11 @@ mod tests {
         };
         let parsed = ModelDescription::parse(&description.to_toml(), Path::new("x.toml")).unwrap();
         assert_eq!(parsed, description);
+        let invalid = ModelDescription {
+            mean: [f64::NAN, 0.0, 0.0],
+            ..ModelDescription::default()
+        };
+        assert!(invalid.to_toml().contains("mean = [nan, 0.0, 0.0]"), "{}", invalid.to_toml());
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub struct Export {
 /// back and compares it with the checkpoint.
 ///
 /// Tracing records the operations run on one example input, so the file
-/// takes only the canvas side the model was trained on; any batch size
+/// takes only the canvas side the model was trained on. Any batch size
 /// works.
 pub fn export_torchscript(dir: &Path, out: &Path) -> Result<Export> {
     let mut loaded = load_model(dir)?;

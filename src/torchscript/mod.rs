@@ -1,7 +1,7 @@
 //! PyTorch models under test: TorchScript files (the output of
 //! `torch.jit.trace` or `torch.jit.script`) loaded with libtorch, the
-//! description that says what each one expects and returns, and the
-//! export of the crate's own models to TorchScript.
+//! description of what each one expects and returns, and the export of
+//! the crate's own models to TorchScript.
 
 mod description;
 mod export;

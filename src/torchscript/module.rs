@@ -38,7 +38,8 @@ impl std::fmt::Debug for TorchScriptModel {
 
 /// Returns the informative line of a libtorch error. Errors raised inside
 /// a TorchScript function carry an interpreter traceback whose last
-/// `RuntimeError:` line holds the message; other errors start with it.
+/// `RuntimeError:` line contains the message, and other errors start with
+/// it.
 pub(crate) fn torch_message(error: &tch::TchError) -> String {
     let text = error.to_string();
     let runtime = text

@@ -35,9 +35,9 @@ pub struct CheckArgs {
     description: DescriptionArgs,
 }
 
-/// What a TorchScript model expects and returns. Each option overrides the
-/// description file; unset options keep its values or the defaults, which
-/// describe the crate's own models.
+/// Options that describe a TorchScript model's input and output. Each one
+/// overrides the description file, and unset options keep its values or
+/// the defaults, which describe the crate's own models.
 #[derive(Args)]
 #[command(next_help_heading = "TorchScript model description")]
 struct DescriptionArgs {
@@ -70,7 +70,7 @@ struct DescriptionArgs {
     #[arg(long, value_delimiter = ',')]
     std: Option<Vec<f64>>,
 
-    /// What the model returns [default: mask-logits].
+    /// Kind of output the model returns [default: mask-logits].
     #[arg(long, value_enum)]
     output: Option<OutputKind>,
 }
@@ -105,13 +105,13 @@ impl DescriptionArgs {
             description.channel_order = order;
         }
         if let Some(range) = &self.value_range {
-            description.value_range = values::<2>("--value-range", range)?;
+            description.value_range = to_array::<2>("--value-range", range)?;
         }
         if let Some(mean) = &self.mean {
-            description.mean = values::<3>("--mean", mean)?;
+            description.mean = to_array::<3>("--mean", mean)?;
         }
         if let Some(std) = &self.std {
-            description.std = values::<3>("--std", std)?;
+            description.std = to_array::<3>("--std", std)?;
         }
         if let Some(output) = self.output {
             description.output = output;
@@ -121,10 +121,10 @@ impl DescriptionArgs {
 }
 
 /// Converts a comma-separated option to exactly `N` values.
-fn values<const N: usize>(option: &str, given: &[f64]) -> anyhow::Result<[f64; N]> {
-    given
+fn to_array<const N: usize>(option: &str, values: &[f64]) -> anyhow::Result<[f64; N]> {
+    values
         .try_into()
-        .map_err(|_| anyhow::anyhow!("invalid {option}: expected {N} comma-separated values, got {}", given.len()))
+        .map_err(|_| anyhow::anyhow!("invalid {option}: expected {N} comma-separated values, got {}", values.len()))
 }
 
 /// Returns the default results folder of a model.
