@@ -30,6 +30,8 @@ use crate::models::Task;
 use crate::training::{Profile, ProfileName};
 
 /// Order of the three colour channels in the model's input.
+// TODO: a `gray` order that converts to one luma channel would let
+// single-channel models be checked; today every input has three channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChannelOrder {

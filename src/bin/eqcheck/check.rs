@@ -35,6 +35,9 @@ pub struct CheckArgs {
     description: DescriptionArgs,
 }
 
+// NOTE: a property spec has no `[model]` table, because one model is
+// loaded and probed once for every spec of a run. Reading the description
+// from a spec would need a rule for specs that disagree.
 /// Options that describe a TorchScript model's input and output. Each one
 /// overrides the description file, and unset options keep its values or
 /// the defaults, which describe the crate's own models.
