@@ -78,11 +78,21 @@ fn image_encodings_load_as_rgb() {
         let rgb = load_rgb(&path).unwrap();
         assert_eq!(rgb.get_pixel(0, 0).0, expected, "{name}");
     }
-    let path = dir.path().join("palette.png");
-    write_png(&path, 2, 1, png::ColorType::Indexed, png::BitDepth::Four, Some(mask_palette()), &[0x23]);
-    let rgb = load_rgb(&path).unwrap();
-    assert_eq!(rgb.get_pixel(0, 0).0, [255, 0, 0]);
-    assert_eq!(rgb.get_pixel(1, 0).0, [0, 255, 0]);
+    // Two pixels with palette indices 1 (white) and 0 (black) at 1 bit,
+    // and 2 (red) and 3 (green) at 2, 4 and 8 bits.
+    let palettes = [
+        (png::BitDepth::One, vec![0b1000_0000], [[255, 255, 255], [0, 0, 0]]),
+        (png::BitDepth::Two, vec![0b1011_0000], [[255, 0, 0], [0, 255, 0]]),
+        (png::BitDepth::Four, vec![0x23], [[255, 0, 0], [0, 255, 0]]),
+        (png::BitDepth::Eight, vec![2, 3], [[255, 0, 0], [0, 255, 0]]),
+    ];
+    for (depth, row, expected) in palettes {
+        let path = dir.path().join(format!("palette-{depth:?}.png"));
+        let palette = if depth == png::BitDepth::One { mask_palette()[..6].to_vec() } else { mask_palette() };
+        write_png(&path, 2, 1, png::ColorType::Indexed, depth, Some(palette), &row);
+        let rgb = load_rgb(&path).unwrap();
+        assert_eq!([rgb.get_pixel(0, 0).0, rgb.get_pixel(1, 0).0], expected, "{depth:?}");
+    }
 }
 
 #[test]
@@ -101,4 +111,16 @@ fn truncated_and_foreign_files_name_the_file() {
         let mask_error = load_mask(path).unwrap_err().to_string();
         assert!(mask_error.contains(path.file_name().unwrap().to_str().unwrap()), "{mask_error}");
     }
+}
+
+#[test]
+fn oversized_header_is_rejected_before_allocating() {
+    // A palette PNG whose header claims 180 x 2,113,863,815 pixels: decoding
+    // it would need about 380 GB.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/seeds/image_and_mask/huge-palette-header.png");
+    let error = load_mask(&path).unwrap_err().to_string();
+    assert!(error.contains("huge-palette-header.png"), "{error}");
+    assert!(error.contains("too large"), "{error}");
+    let error = load_rgb(&path).unwrap_err().to_string();
+    assert!(error.contains("huge-palette-header.png"), "{error}");
 }

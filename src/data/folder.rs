@@ -33,6 +33,12 @@ impl ButterflyFolder {
     /// image has no mask. With `skip_unpaired`, images without a mask are
     /// left out and returned as the second value instead.
     pub fn open(root: &Path, skip_unpaired: bool) -> Result<(Self, Vec<Error>)> {
+        if root.exists() && !root.is_dir() {
+            return Err(Error::dataset(
+                root,
+                "not a folder; expected the dataset folder with images/ and segmentations/",
+            ));
+        }
         if !root.is_dir() {
             return Err(Error::dataset(
                 root,
@@ -79,7 +85,14 @@ impl ButterflyFolder {
             });
         }
         if samples.is_empty() {
-            return Err(Error::dataset(&images_dir, "no PNG images with masks found"));
+            let reason = match skipped.first() {
+                Some(first) => format!(
+                    "no samples left after skipping {} images without a mask; the first: {first}",
+                    skipped.len()
+                ),
+                None => "no PNG images with masks found".to_string(),
+            };
+            return Err(Error::dataset(&images_dir, reason));
         }
         let folder = ButterflyFolder {
             root: root.to_path_buf(),

@@ -48,6 +48,11 @@ pub fn decode_mask(bytes: &[u8]) -> std::result::Result<GrayImage, String> {
     GrayImage::from_raw(width, height, pixels).ok_or_else(|| "bad dimensions".into())
 }
 
+/// Largest decoded mask accepted, in bytes. The header states the size,
+/// so a corrupt header could otherwise ask for any amount of memory; the
+/// image crate's own default allocation limit is the same 512 MiB.
+const MAX_DECODED_BYTES: usize = 512 << 20;
+
 /// Reads palette indices directly when the PNG is indexed; `None` for any
 /// other colour type.
 fn decode_palette_indices(bytes: &[u8]) -> std::result::Result<Option<GrayImage>, String> {
@@ -59,7 +64,16 @@ fn decode_palette_indices(bytes: &[u8]) -> std::result::Result<Option<GrayImage>
     }
     let size = reader
         .output_buffer_size()
-        .ok_or("image is too large to decode")?;
+        .filter(|&size| size <= MAX_DECODED_BYTES)
+        .ok_or_else(|| {
+            let info = reader.info();
+            format!(
+                "a {}x{} image is too large to decode (over {} MiB)",
+                info.width,
+                info.height,
+                MAX_DECODED_BYTES >> 20
+            )
+        })?;
     let mut buffer = vec![0; size];
     let frame = reader.next_frame(&mut buffer).map_err(|e| e.to_string())?;
     let bits = frame.bit_depth as usize;

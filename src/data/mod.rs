@@ -9,5 +9,5 @@ mod split;
 
 pub use folder::{ButterflyFolder, SampleFiles};
 pub use mask::{decode_mask, load_mask};
-pub use preprocess::{load_rgb, Canvas, Dataset, IMAGENET_MEAN, IMAGENET_STD};
+pub use preprocess::{decode_rgb, load_rgb, Canvas, Dataset, IMAGENET_MEAN, IMAGENET_STD};
 pub use split::{stratified_split, Split};

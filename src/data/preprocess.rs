@@ -140,19 +140,21 @@ impl Dataset {
                 .samples
                 .chunks(chunk)
                 .map(|files| {
-                    scope.spawn(move || {
-                        files
-                            .iter()
-                            .map(|f| load_sample(f, side as u32))
-                            .collect::<Vec<_>>()
-                    })
+                    scope.spawn(move || files.iter().map(|f| load_sample_guarded(f, side as u32)).collect::<Vec<_>>())
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
+                .flat_map(|h| {
+                    // Each sample catches its own panics, so the join only
+                    // fails if the thread could not run at all.
+                    h.join().unwrap_or_else(|_| Vec::new())
+                })
                 .collect()
         });
+        if results.len() != folder.samples.len() {
+            return Err(Error::dataset(&folder.root, "a loader thread stopped before reading its samples"));
+        }
 
         let mut ids = Vec::new();
         let mut species = Vec::new();
@@ -172,7 +174,14 @@ impl Dataset {
             }
         }
         if ids.is_empty() {
-            return Err(Error::dataset(&folder.root, "no samples left after skipping bad ones"));
+            let reason = match skipped.first() {
+                Some(first) => format!(
+                    "no samples left after skipping {} bad ones; the first: {first}",
+                    skipped.len()
+                ),
+                None => "the folder lists no samples".to_string(),
+            };
+            return Err(Error::dataset(&folder.root, reason));
         }
         let n = ids.len() as i64;
         let images = Tensor::from_slice(&image_values).view([n, 3, side, side]);
@@ -212,17 +221,30 @@ impl Dataset {
 /// palette images are converted; alpha is dropped.
 pub fn load_rgb(path: &Path) -> Result<RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.is_empty() {
-        return Err(Error::Image {
-            path: path.to_path_buf(),
-            reason: "file is empty".into(),
-        });
-    }
-    let image = image::load_from_memory(&bytes).map_err(|e| Error::Image {
+    decode_rgb(&bytes).map_err(|reason| Error::Image {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+        reason,
+    })
+}
+
+/// Decodes the bytes of an image file as 8-bit RGB, as [`load_rgb`] does.
+pub fn decode_rgb(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
+    if bytes.is_empty() {
+        return Err("file is empty".into());
+    }
+    let image = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
     Ok(image.to_rgb8())
+}
+
+/// Runs [`load_sample`], turning a panic inside a decoder into an error
+/// that names the image, so one strange file cannot stop the whole load.
+fn load_sample_guarded(files: &SampleFiles, side: u32) -> Result<(Vec<f32>, Vec<f32>)> {
+    std::panic::catch_unwind(|| load_sample(files, side)).unwrap_or_else(|_| {
+        Err(Error::dataset(
+            &files.image,
+            format!("decoding this image or its mask {} failed unexpectedly", files.mask.display()),
+        ))
+    })
 }
 
 /// Loads one sample and returns its image `[3, S, S]` in [0, 1] and its

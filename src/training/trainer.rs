@@ -1,6 +1,7 @@
 //! The training loop: AdamW on binary cross-entropy of the mask logits,
-//! with train and validation IoU after every epoch and a checkpoint of the
-//! latest epoch in the variant's folder.
+//! with train and validation IoU after every epoch, and after each epoch
+//! the metrics, a resume point and the latest weights in the variant's
+//! folder.
 
 use std::path::Path;
 use std::time::Instant;
@@ -9,10 +10,12 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Reduction, Tensor};
 
+use super::adamw::{AdamW, AdamWConfig};
 use super::checkpoint::{save_weights_atomically, write_atomically, RunConfig, CONFIG_FILE, METRICS_FILE, MODEL_FILE};
+use super::resume::{restore_state, save_state, STATE_FILE};
 use super::metrics::{binarize_logits, iou_per_image};
 use crate::data::{Canvas, Dataset, Split};
 use crate::error::{Error, Result};
@@ -42,8 +45,19 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
+/// How a training run begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// From freshly initialised weights, replacing what the folder holds.
+    Fresh,
+    /// From the folder's resume point when it has one, otherwise fresh.
+    Resume,
+}
+
 /// Progress reports sent while training runs.
 pub enum TrainEvent<'a> {
+    /// The run continues after `epoch` epochs that an earlier run finished.
+    Resumed { epoch: usize },
     EpochStarted { epoch: usize, epochs: usize, batches: usize },
     BatchDone { loss: f64 },
     EpochDone(&'a EpochMetrics),
@@ -75,12 +89,18 @@ fn learning_rate(peak: f64, step: usize, total: usize) -> f64 {
 }
 
 /// Trains the variant that `config` describes on `split` of `data` and
-/// writes its config, per-epoch metrics and latest weights into `dir`.
+/// writes its config, per-epoch metrics, resume point and latest weights
+/// into `dir`.
+///
+/// With [`Start::Resume`], a run stopped at any moment (even killed) goes
+/// on from its last finished epoch and ends with the same weights and
+/// metrics as a run that never stopped, given the same thread count.
 pub fn train(
     config: &RunConfig,
     data: &Dataset,
     split: &Split,
     dir: &Path,
+    start: Start,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome> {
     let profile = &config.profile;
@@ -96,6 +116,17 @@ pub fn train(
         return Err(Error::dataset(dir, "the split left no training or no validation images"));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    match start {
+        Start::Resume => check_same_config(dir, config)?,
+        Start::Fresh => {
+            // A resume point of an earlier run in this folder must not
+            // outlive the config.json that this run writes over it.
+            let state = dir.join(STATE_FILE);
+            if state.exists() {
+                std::fs::remove_file(&state).map_err(|e| Error::io(&state, e))?;
+            }
+        }
+    }
     let config_json = serde_json::to_vec_pretty(config).map_err(|e| Error::Report {
         path: dir.join(CONFIG_FILE),
         reason: e.to_string(),
@@ -108,21 +139,39 @@ pub fn train(
     // use a GPU.
     let vars = nn::VarStore::new(Device::Cpu);
     let model = models::build(&vars.root(), config.arch, profile.base_width);
-    let mut optimizer = nn::AdamW {
-        wd: profile.weight_decay,
-        ..Default::default()
-    }
-    .build(&vars, profile.learning_rate)?;
+    let mut optimizer = AdamW::new(
+        &vars,
+        AdamWConfig {
+            weight_decay: profile.weight_decay,
+            ..Default::default()
+        },
+    );
 
     let epochs = profile.epochs(config.arch);
     let batches = split.train.len().div_ceil(profile.batch_size);
     let total_steps = epochs * batches;
     let augmenter = Augmenter::default();
+    let state_path = dir.join(STATE_FILE);
+    let metrics_path = dir.join(METRICS_FILE);
     let mut history = Vec::with_capacity(epochs);
+    if start == Start::Resume && !state_path.exists() && dir.join(MODEL_FILE).exists() {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!("the folder holds weights but no {STATE_FILE} to resume from; train afresh instead"),
+        });
+    }
+    if start == Start::Resume && state_path.exists() {
+        let finished = restore_state(&state_path, &vars, &mut optimizer)?;
+        history = read_history(&metrics_path, finished)?;
+        on_event(TrainEvent::Resumed { epoch: finished });
+    }
     let mut metrics_text = String::new();
-    let mut step = 0;
+    for metrics in &history {
+        metrics_text.push_str(&metrics_line(metrics, &metrics_path)?);
+    }
+    let mut step = history.len() * batches;
 
-    for epoch in 1..=epochs {
+    for epoch in history.len() + 1..=epochs {
         let started = Instant::now();
         on_event(TrainEvent::EpochStarted { epoch, epochs, batches });
         // Seeding per epoch makes every epoch's shuffle and augmentation a
@@ -136,7 +185,6 @@ pub fn train(
         let mut lr = profile.learning_rate;
         for indices in order.chunks(profile.batch_size) {
             lr = learning_rate(profile.learning_rate, step, total_steps);
-            optimizer.set_lr(lr);
             let (images, masks) = data.batch(indices);
             let (images, masks) = match config.augmentation {
                 Augmentation::Minimal => (images, masks),
@@ -155,7 +203,7 @@ pub fn train(
                     context: format!("training loss of {} at epoch {epoch}", config.variant_name()),
                 });
             }
-            optimizer.backward_step(&loss);
+            optimizer.backward_step(&loss, lr);
 
             let predicted = binarize_logits(&canvas.crop(&logits.detach()));
             train_ious.extend(Vec::<f64>::try_from(iou_per_image(&predicted, &masks))?);
@@ -175,21 +223,75 @@ pub fn train(
         };
         tracing::info!(variant = %config.variant_name(), epoch, train_iou = metrics.train_iou, validation_iou, "epoch done");
 
-        // NOTE: only the weights are saved, not AdamW's moment estimates,
-        // so a stopped run cannot resume where it left off yet; resuming
-        // needs the optimizer state and the epoch in the checkpoint.
+        // Metrics first, then the resume point: a run killed between the
+        // two resumes from the previous epoch and drops the extra line.
+        metrics_text.push_str(&metrics_line(&metrics, &metrics_path)?);
+        write_atomically(&metrics_path, metrics_text.as_bytes())?;
+        save_state(&state_path, &vars, &optimizer, epoch)?;
         save_weights_atomically(&vars, &dir.join(MODEL_FILE))?;
-        let line = serde_json::to_string(&metrics).map_err(|e| Error::Report {
-            path: dir.join(METRICS_FILE),
-            reason: e.to_string(),
-        })?;
-        metrics_text.push_str(&line);
-        metrics_text.push('\n');
-        write_atomically(&dir.join(METRICS_FILE), metrics_text.as_bytes())?;
         on_event(TrainEvent::EpochDone(&metrics));
         history.push(metrics);
     }
     Ok(TrainOutcome { epochs: history })
+}
+
+/// Returns `metrics` as one line of `metrics.jsonl`, newline included.
+fn metrics_line(metrics: &EpochMetrics, path: &Path) -> Result<String> {
+    let mut line = serde_json::to_string(metrics).map_err(|e| Error::Report {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    line.push('\n');
+    Ok(line)
+}
+
+/// Reads the metrics of the first `epochs` epochs from `path`; lines after
+/// them belong to an epoch whose resume point was never written.
+fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochMetrics>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let history = text
+        .lines()
+        .take(epochs)
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| Error::Checkpoint {
+                path: path.to_path_buf(),
+                reason: format!("line {}: {e}", i + 1),
+            })
+        })
+        .collect::<Result<Vec<EpochMetrics>>>()?;
+    if history.len() < epochs {
+        return Err(Error::Checkpoint {
+            path: path.to_path_buf(),
+            reason: format!("{} epochs of metrics, but the resume point is after epoch {epochs}", history.len()),
+        });
+    }
+    Ok(history)
+}
+
+/// Fails unless the `config.json` in `dir`, when there is one, describes
+/// the same run as `config`: resuming with other settings would mix two
+/// runs in one folder.
+fn check_same_config(dir: &Path, config: &RunConfig) -> Result<()> {
+    let path = dir.join(CONFIG_FILE);
+    if !path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let saved: RunConfig = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+        path: path.clone(),
+        reason: format!("invalid run config: {e}"),
+    })?;
+    if &saved != config {
+        return Err(Error::Checkpoint {
+            path,
+            reason: format!(
+                "the folder holds a run of {} with other settings; resume it with the settings it was started with",
+                saved.variant_name()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Returns the mean per-image IoU of `model` on the samples at `indices`,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 use eqcheck::properties::{is_checkpoint, Checker};
 use eqcheck::report::{check_table, write_check_results};
@@ -172,7 +173,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<bool> {
     };
     let mut outcomes = Vec::new();
     for specs in &args.specs {
-        let found = checker.check(specs)?;
+        let found = checker
+            .check(specs)
+            .with_context(|| format!("checking {} against {}", args.model.display(), specs.display()))?;
         for outcome in &found {
             eprintln!("{outcome}");
         }

@@ -8,6 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub fn training_bar(label: String) -> impl FnMut(TrainEvent) {
     let mut bar: Option<ProgressBar> = None;
     move |event| match event {
+        TrainEvent::Resumed { epoch } => {
+            eprintln!("{label}: resuming after epoch {epoch}");
+        }
         TrainEvent::EpochStarted { epoch, epochs, batches } => {
             let new_bar = ProgressBar::new(batches as u64);
             new_bar.set_style(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use eqcheck::experiment::{load_data, VARIANTS};
-use eqcheck::training::{train, RunConfig, MODEL_FILE};
+use eqcheck::training::{train, RunConfig, Start, MODEL_FILE};
 
 use crate::evaluate::{evaluate_run, variant_dir};
 use crate::progress::training_bar;
@@ -20,8 +20,13 @@ pub struct ReproduceArgs {
     out: Option<PathBuf>,
 
     /// Train again even where the run folder already contains a checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+
+    /// Go on with an interrupted run: finished variants are kept and the
+    /// others continue from their last finished epoch.
+    #[arg(long)]
+    resume: bool,
 
     #[command(flatten)]
     data: DataArgs,
@@ -39,8 +44,8 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
     for variant in &VARIANTS {
         let existing = variant_dir(&out, variant).join(MODEL_FILE);
         anyhow::ensure!(
-            args.force || !existing.exists(),
-            "{} already exists; pass --force to train again, or run `eqcheck evaluate {}` to re-evaluate it",
+            args.force || args.resume || !existing.exists(),
+            "{} already exists; pass --resume to go on with it, --force to train again, or run `eqcheck evaluate {}` to re-evaluate it",
             existing.display(),
             out.display()
         );
@@ -61,7 +66,8 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
             profile: profile.clone(),
         };
         let dir = variant_dir(&out, &(arch, augmentation));
-        train(&config, &data, &split, &dir, &mut training_bar(config.variant_name()))
+        let start = if args.resume { Start::Resume } else { Start::Fresh };
+        train(&config, &data, &split, &dir, start, &mut training_bar(config.variant_name()))
             .with_context(|| format!("training {}", config.variant_name()))?;
     }
     evaluate_run(&out, &data, &split, &profile, None)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use eqcheck::experiment::load_data;
 use eqcheck::models::Arch;
-use eqcheck::training::{train, RunConfig};
+use eqcheck::training::{train, RunConfig, Start};
 use eqcheck::transforms::Augmentation;
 
 use crate::progress::training_bar;
@@ -27,8 +27,14 @@ pub struct TrainArgs {
     out: Option<PathBuf>,
 
     /// Overwrite a checkpoint that the output folder already contains.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+
+    /// Go on from the last finished epoch of an interrupted run in the
+    /// output folder (the same settings and seed give the same result as
+    /// an uninterrupted run); starts afresh when the folder has none.
+    #[arg(long)]
+    resume: bool,
 
     #[command(flatten)]
     data: DataArgs,
@@ -51,8 +57,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 
     let existing = out.join(eqcheck::training::MODEL_FILE);
     anyhow::ensure!(
-        args.force || !existing.exists(),
-        "{} already exists; pass --force to overwrite it",
+        args.force || args.resume || !existing.exists(),
+        "{} already exists; pass --resume to go on with it or --force to overwrite it",
         existing.display()
     );
     let (data, split, skipped) = load_data(&args.data.data, &config.profile, args.data.skip_bad)?;
@@ -63,7 +69,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         split.train.len(),
         split.validation.len()
     );
-    let outcome = train(&config, &data, &split, &out, &mut training_bar(config.variant_name()))?;
+    let start = if args.resume { Start::Resume } else { Start::Fresh };
+    let outcome = train(&config, &data, &split, &out, start, &mut training_bar(config.variant_name()))?;
     if let Some(last) = outcome.last() {
         say!(
             "{}: train IoU {:.4}, validation IoU {:.4} after {} epochs; checkpoint in {}",
