@@ -55,6 +55,15 @@ pub enum Error {
     #[error("{path}: invalid property spec: {reason}")]
     Spec { path: PathBuf, reason: String },
 
+    /// A TorchScript model that cannot be loaded, or whose input or output
+    /// does not match its description.
+    #[error("{path}: {reason}")]
+    TorchScript { path: PathBuf, reason: String },
+
+    /// A model description (sidecar file or options) with a bad value.
+    #[error("{path}: invalid model description: {reason}")]
+    Description { path: PathBuf, reason: String },
+
     /// A report file (JSON, chart) could not be produced.
     #[error("{path}: {reason}")]
     Report { path: PathBuf, reason: String },

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use common::dataset_dir;
-use eqcheck::properties::{check_property, Checker, Family, PropertyOutcome, PropertySpec, Subject};
+use eqcheck::properties::{check_property, Checker, Family, PropertyOutcome, PropertySpec};
 
 /// Committed checkpoints of the default reproduce run.
 fn model_dir(variant: &str) -> PathBuf {
@@ -88,10 +88,7 @@ fn dense_sweep(checker: &Checker, spec_path: &Path, image_id: &str, step: f64) -
     let spec = PropertySpec::load(spec_path).unwrap().spec;
     let index = checker.data.ids.iter().position(|id| id == image_id).unwrap();
     let pool = [index];
-    let subject = Subject {
-        model: checker.model.model.as_ref(),
-        canvas: checker.model.config.canvas().unwrap(),
-    };
+    let subject = checker.subject();
     let mut evaluator = eqcheck::properties::Evaluator::new(&subject, &spec, &checker.data, &pool);
     let count = (360.0 / step) as usize;
     let angles: Vec<f64> = (0..count).map(|i| -180.0 + step * (i + 1) as f64).collect();
@@ -166,10 +163,7 @@ fn calibration_floor_is_one_for_quarter_turns() {
     let (_dir, spec) = write_spec(STRICT_ROTATION);
     let spec = PropertySpec::load(&spec).unwrap();
     let checker = checker("group-unet-minimal");
-    let subject = Subject {
-        model: checker.model.model.as_ref(),
-        canvas: checker.model.config.canvas().unwrap(),
-    };
+    let subject = checker.subject();
     let outcome = check_property(&subject, "group", &checker.data, &checker.validation, &spec).unwrap();
     assert!(outcome.calibration.min < 1.0, "interpolated angles lose something: {outcome}");
     assert!(outcome.calibration.min > 0.8, "{outcome}");
@@ -218,10 +212,7 @@ fn photometric_changes_keep_every_pixel_valid() {
     );
     let spec = PropertySpec::load(&spec).unwrap().spec;
     let checker = checker("unet-minimal");
-    let subject = Subject {
-        model: checker.model.model.as_ref(),
-        canvas: checker.model.config.canvas().unwrap(),
-    };
+    let subject = checker.subject();
     let pool: Vec<usize> = checker.validation.iter().take(8).copied().collect();
     let mut evaluator = eqcheck::properties::Evaluator::new(&subject, &spec, &checker.data, &pool);
     let mut total = 0.0;

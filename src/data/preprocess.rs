@@ -37,13 +37,7 @@ impl Canvas {
     /// Checks that P is a multiple of 16 and large enough that a rotated
     /// S x S image stays on the canvas.
     pub fn new(side: i64, canvas: i64) -> Result<Self> {
-        if side < 8 {
-            return Err(Error::InvalidOption {
-                name: "side",
-                value: side.to_string(),
-                reason: "must be at least 8 pixels".into(),
-            });
-        }
+        check_side(side)?;
         if canvas % CANVAS_MULTIPLE != 0 {
             return Err(Error::InvalidOption {
                 name: "canvas",
@@ -51,6 +45,14 @@ impl Canvas {
                 reason: format!("must be a multiple of {CANVAS_MULTIPLE}"),
             });
         }
+        Self::unaligned(side, canvas)
+    }
+
+    /// Checks only that P is large enough that a rotated S x S image stays
+    /// on the canvas, for models that, unlike the crate's U-Nets, take any
+    /// canvas side.
+    pub fn unaligned(side: i64, canvas: i64) -> Result<Self> {
+        check_side(side)?;
         let min_canvas = (side as f64 * std::f64::consts::SQRT_2).ceil() as i64;
         if canvas < min_canvas {
             return Err(Error::InvalidOption {
@@ -101,6 +103,17 @@ impl Canvas {
     pub fn model_input(&self, images: &Tensor) -> Tensor {
         Self::normalise(&self.pad(images))
     }
+}
+
+fn check_side(side: i64) -> Result<()> {
+    if side < 8 {
+        return Err(Error::InvalidOption {
+            name: "side",
+            value: side.to_string(),
+            reason: "must be at least 8 pixels".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Decoded samples resized to S x S and held in memory as tensors.

@@ -95,10 +95,12 @@ impl GroupUNet {
             h = decoder.forward(&Tensor::cat(&[upsample(&h), skips[level].shallow_clone()], 1));
         }
 
+        // The batch dimension stays -1 so that a traced copy of this model
+        // (`eqcheck export`) accepts any batch size, not only the traced one.
         let size = h.size();
         let fields = size[1] / GROUP_ORDER;
         let pooled = h
-            .view([size[0], fields, GROUP_ORDER, size[2], size[3]])
+            .view([-1, fields, GROUP_ORDER, size[2], size[3]])
             .mean_dim([2].as_slice(), false, h.kind());
         self.head.forward(&pooled)
     }

@@ -1,12 +1,16 @@
-//! The two segmentation architectures compared by the experiment, and the
-//! trait through which training, evaluation and properties use them.
+//! The two segmentation architectures compared by the experiment, the
+//! trait through which training and evaluation use them, and the
+//! [`Predictor`] interface through which properties use any model under
+//! test.
 //!
-//! Both map `[batch, 3, P, P]` normalised RGB to `[batch, 1, P, P]` mask
-//! logits, with P divisible by 16 because each has four 2x downsamplings.
+//! Both architectures map `[batch, 3, P, P]` normalised RGB to
+//! `[batch, 1, P, P]` mask logits, with P divisible by 16 because each has
+//! four 2x downsamplings.
 
 mod blocks;
 mod group_conv;
 mod group_unet;
+mod predictor;
 mod unet;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +18,7 @@ use tch::{nn, Tensor};
 
 pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
 pub use group_unet::GroupUNet;
+pub use predictor::{Predictor, Task};
 pub use unet::UNet;
 
 /// Architecture of a training run.

@@ -1,16 +1,17 @@
 //! Scoring cases: transform one image, predict, undo the geometric part
-//! for equivariance, and compare with the reference over valid pixels.
+//! for equivariance, and compare with the reference: masks over valid
+//! pixels, class probabilities by their top-1 class.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tch::{Kind, Tensor};
 
+use super::metric::{top1_stability, TopClasses};
 use super::spec::{PropertySpec, Reference, Relation};
 use crate::data::{Canvas, Dataset};
-use crate::error::Result;
-use crate::eval::predict_probabilities;
-use crate::models::SegmentationModel;
+use crate::error::{Error, Result};
+use crate::models::{Predictor, Task};
 use crate::transforms::Interpolation;
 
 /// Most transformed copies of an image per forward pass.
@@ -18,8 +19,23 @@ const MAX_BATCH: usize = 32;
 
 /// A model under test with the canvas geometry it expects.
 pub struct Subject<'a> {
-    pub model: &'a dyn SegmentationModel,
+    pub model: &'a dyn Predictor,
     pub canvas: Canvas,
+}
+
+/// The score of one case: the metric value and, for class outputs, the
+/// top-1 classes before and after the transformation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseScore {
+    pub metric: f64,
+    pub classes: Option<TopClasses>,
+}
+
+impl CaseScore {
+    /// Returns whether the transformation changed the top-1 class.
+    pub fn class_changed(&self) -> bool {
+        self.classes.is_some_and(|c| c.changed())
+    }
 }
 
 /// Scores cases of one property on one dataset, caching the reference
@@ -73,20 +89,32 @@ impl<'a> Evaluator<'a> {
 
     fn predict(&mut self, inputs: &Tensor) -> Result<Tensor> {
         let started = Instant::now();
-        let probabilities = predict_probabilities(self.subject.model, inputs)?;
+        let probabilities = self.subject.model.predict(inputs)?;
         self.forward_time += started.elapsed();
         Ok(probabilities)
     }
 
-    /// Returns the binary reference mask `[1, 1, P, P]` of an image.
+    /// Returns the reference of an image: the binary mask `[1, 1, P, P]`
+    /// for segmentation, the class probabilities `[1, classes]` for
+    /// classification.
     fn reference(&mut self, image: usize) -> Result<Tensor> {
         if let Some(reference) = self.references.get(&image) {
             return Ok(reference.shallow_clone());
         }
         let (padded, truth) = self.sample(image);
-        let reference = match self.spec.reference {
-            Reference::Truth => truth,
-            Reference::Prediction => self.predict(&padded)?.gt(0.5).to_kind(Kind::Float),
+        let reference = match (self.subject.model.task(), self.spec.reference) {
+            (Task::Segmentation, Reference::Truth) => truth,
+            (Task::Segmentation, Reference::Prediction) => self.predict(&padded)?.gt(0.5).to_kind(Kind::Float),
+            (Task::Classification, Reference::Prediction) => self.predict(&padded)?,
+            (Task::Classification, Reference::Truth) => {
+                return Err(Error::InvalidOption {
+                    name: "reference",
+                    value: "truth".into(),
+                    reason: "a classifier is compared with its own prediction; the dataset has no \
+                             class labels in a model's numbering"
+                        .into(),
+                })
+            }
         };
         self.references.insert(image, reference.shallow_clone());
         Ok(reference)
@@ -146,8 +174,15 @@ impl<'a> Evaluator<'a> {
         area.logical_and(&seen.gt(0.5)).to_kind(Kind::Float)
     }
 
-    /// Scores pool image `image` under each parameter vector of `cases`.
+    /// Scores pool image `image` under each parameter vector of `cases`
+    /// and returns the metric values.
     pub fn score(&mut self, image: usize, noise_seed: u64, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
+        Ok(self.score_cases(image, noise_seed, cases)?.iter().map(|s| s.metric).collect())
+    }
+
+    /// Scores pool image `image` under each parameter vector of `cases`,
+    /// with the top-1 classes for class outputs.
+    pub fn score_cases(&mut self, image: usize, noise_seed: u64, cases: &[Vec<f64>]) -> Result<Vec<CaseScore>> {
         let reference = self.reference(image)?;
         let (padded, _) = self.sample(image);
         let mut scores = Vec::with_capacity(cases.len());
@@ -157,24 +192,48 @@ impl<'a> Evaluator<'a> {
                 .map(|values| self.transform(&padded, values, noise_seed, Interpolation::Bilinear))
                 .collect();
             let probabilities = self.predict(&Tensor::cat(&inputs, 0))?;
-            for (i, values) in chunk.iter().enumerate() {
-                let predicted = probabilities.narrow(0, i as i64, 1);
-                let predicted = match self.spec.relation {
-                    Relation::Equivariance => self.untransform(&predicted, values, Interpolation::Bilinear),
-                    Relation::Invariance => predicted,
-                };
-                let valid = self.valid_pixels(values);
-                let binary = predicted.gt(0.5).to_kind(Kind::Float);
-                scores.push(self.spec.metric.score(&binary, &reference, &valid).double_value(&[0]));
+            match self.subject.model.task() {
+                Task::Segmentation => {
+                    for (i, values) in chunk.iter().enumerate() {
+                        let predicted = probabilities.narrow(0, i as i64, 1);
+                        let metric = self.score_mask(&predicted, &reference, values)?;
+                        scores.push(CaseScore { metric, classes: None });
+                    }
+                }
+                Task::Classification => {
+                    for (metric, classes) in top1_stability(&probabilities, &reference) {
+                        scores.push(CaseScore {
+                            metric,
+                            classes: Some(classes),
+                        });
+                    }
+                }
             }
             self.scored += chunk.len();
         }
         Ok(scores)
     }
 
+    /// Scores the mask probabilities predicted for one case against the
+    /// reference mask.
+    fn score_mask(&self, predicted: &Tensor, reference: &Tensor, values: &[f64]) -> Result<f64> {
+        let predicted = match self.spec.relation {
+            Relation::Equivariance => self.untransform(predicted, values, Interpolation::Bilinear),
+            Relation::Invariance => predicted.shallow_clone(),
+        };
+        let valid = self.valid_pixels(values);
+        let binary = predicted.gt(0.5).to_kind(Kind::Float);
+        Ok(self.spec.metric.score(&binary, reference, &valid)?.double_value(&[0]))
+    }
+
     /// Scores an identity model, one that returns the ground truth, under
-    /// each case: the metric lost to resampling alone.
-    pub fn calibrate(&self, image: usize, cases: &[Vec<f64>]) -> Vec<f64> {
+    /// each case: the metric lost to resampling alone. A ground-truth
+    /// class does not change under any transformation, so class outputs
+    /// score 1.
+    pub fn calibrate(&self, image: usize, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
+        if self.subject.model.task() == Task::Classification {
+            return Ok(vec![1.0; cases.len()]);
+        }
         let (_, truth) = self.sample(image);
         cases
             .iter()
@@ -186,7 +245,7 @@ impl<'a> Evaluator<'a> {
                 };
                 let binary = back.gt(0.5).to_kind(Kind::Float);
                 let valid = self.valid_pixels(values);
-                self.spec.metric.score(&binary, &truth, &valid).double_value(&[0])
+                Ok(self.spec.metric.score(&binary, &truth, &valid)?.double_value(&[0]))
             })
             .collect()
     }

@@ -4,7 +4,8 @@
 //!
 //! A property names a family and its range ([`Family`], [`TransformSpec`]),
 //! a relation ([`Relation`]), a reference ([`Reference`]), a metric
-//! ([`Metric`]) and bounds ([`Tolerance`]). [`check_property`] runs one
+//! ([`Metric`]: mask agreement for segmentation, top-1 stability for
+//! classification) and bounds ([`Tolerance`]). [`check_property`] runs one
 //! against a model and returns a [`PropertyOutcome`]; [`Checker`] wraps the
 //! loading for use in `#[test]` functions.
 
@@ -20,10 +21,10 @@ mod shrink;
 mod spec;
 mod tolerance;
 
-pub use checker::Checker;
-pub use evaluate::{Evaluator, Subject};
+pub use checker::{is_checkpoint, Checker};
+pub use evaluate::{CaseScore, Evaluator, Subject};
 pub use family::Family;
-pub use metric::Metric;
+pub use metric::{top1_stability, Metric, TopClasses};
 pub use outcome::{Calibration, Counterexample, PropertyOutcome};
 pub use regressions::{regressions_path, Regressions, StoredCase};
 pub use runner::check_property;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::family::Family;
-use super::metric::Metric;
+use super::metric::{Metric, TopClasses};
 use super::spec::{Reference, Relation};
 
 /// A case with its image, parameters, metric and the bound it was held to.
@@ -21,6 +21,32 @@ pub struct Counterexample {
     pub bound: f64,
     /// Whether every geometric parameter is an exact group element.
     pub exact: bool,
+    /// For class outputs: the top-1 class before and after the
+    /// transformation. A change fails the case whatever the metric is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<TopClasses>,
+}
+
+impl Counterexample {
+    /// Describes why the case fails: the metric below its bound, a changed
+    /// top-1 class, or both. `metric` names the metric.
+    pub fn failure(&self, metric: Metric) -> String {
+        let mut reasons = Vec::new();
+        if self.metric < self.bound {
+            let exact = if self.exact { " (exact element)" } else { "" };
+            reasons.push(format!("{metric} {:.4} < bound {:.4}{exact}", self.metric, self.bound));
+        }
+        if let Some(classes) = self.classes.filter(TopClasses::changed) {
+            reasons.push(format!(
+                "top-1 class {} became {} ({metric} {:.4})",
+                classes.reference, classes.transformed, self.metric
+            ));
+        }
+        if reasons.is_empty() {
+            reasons.push(format!("{metric} {:.4}, bound {:.4}", self.metric, self.bound));
+        }
+        reasons.join("; ")
+    }
 }
 
 /// The metric an identity model (one that returns the ground truth) keeps
@@ -105,20 +131,21 @@ impl fmt::Display for PropertyOutcome {
         if let Some(shrunk) = &self.shrunk {
             writeln!(
                 f,
-                "  shrunk: image {} at {}: {} {:.4} < bound {:.4}{} (noise seed {})",
+                "  shrunk: image {} at {}: {} (noise seed {})",
                 shrunk.image_id,
                 self.describe_values(&shrunk.values),
-                self.metric,
-                shrunk.metric,
-                shrunk.bound,
-                if shrunk.exact { " (exact element)" } else { "" },
+                shrunk.failure(self.metric),
                 shrunk.noise_seed
             )?;
         }
         if let Some(worst) = &self.worst {
+            let class_change = match worst.classes.filter(TopClasses::changed) {
+                Some(classes) => format!(", top-1 class {} became {}", classes.reference, classes.transformed),
+                None => String::new(),
+            };
             writeln!(
                 f,
-                "  worst: image {} at {}: {} {:.4}",
+                "  worst: image {} at {}: {} {:.4}{class_change}",
                 worst.image_id,
                 self.describe_values(&worst.values),
                 self.metric,

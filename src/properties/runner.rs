@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
-use super::evaluate::{Evaluator, Subject};
+use super::evaluate::{CaseScore, Evaluator, Subject};
 use super::outcome::{Calibration, Counterexample, PropertyOutcome};
 use super::regressions::{Regressions, StoredCase};
 use super::search::search_worst;
@@ -28,11 +28,13 @@ fn rng_seed(seed: u64) -> [u8; 32] {
     bytes
 }
 
-/// Scores one case and returns (fails, metric).
-fn run_case(evaluator: &mut Evaluator, loaded: &LoadedSpec, case: &Case) -> Result<(bool, f64)> {
-    let metric = evaluator.score(case.image, case.noise_seed, std::slice::from_ref(&case.values))?[0];
+/// Scores one case and returns whether it fails, and its score. A case
+/// fails when its metric is below the bound or its top-1 class changed.
+fn run_case(evaluator: &mut Evaluator, loaded: &LoadedSpec, case: &Case) -> Result<(bool, CaseScore)> {
+    let score = evaluator.score_cases(case.image, case.noise_seed, std::slice::from_ref(&case.values))?[0];
     let exact = evaluator.is_exact(&case.values);
-    Ok((!loaded.spec.tolerance().holds(metric, exact), metric))
+    let fails = !loaded.spec.tolerance().holds(score.metric, exact) || score.class_changed();
+    Ok((fails, score))
 }
 
 /// Checks `loaded` against `subject` on the samples at `validation`
@@ -48,6 +50,7 @@ pub fn check_property(
 ) -> Result<PropertyOutcome> {
     let started = Instant::now();
     let spec = &loaded.spec;
+    loaded.check_task(subject.model.task(), model)?;
     let mut pool: Vec<usize> = validation.iter().take(spec.images).copied().collect();
     if pool.is_empty() {
         return Err(Error::dataset(&loaded.path, "no images to check the property on"));
@@ -87,7 +90,11 @@ pub fn check_property(
         Some(case) => {
             let mut tree = CaseTree::from_case(&spec.transforms, &case);
             let (shrunk, steps) = shrink_from(&mut tree, |c| run_case(&mut evaluator, loaded, c).map(|r| r.0))?;
-            (0, steps, Some((f64::NEG_INFINITY, case)), Some(shrunk))
+            let unscored = CaseScore {
+                metric: f64::NEG_INFINITY,
+                classes: None,
+            };
+            (0, steps, Some((unscored, case)), Some(shrunk))
         }
         None => {
             let generated = generate(&mut evaluator, loaded, pool.len())?;
@@ -95,28 +102,29 @@ pub fn check_property(
         }
     };
 
-    let to_counterexample = |evaluator: &mut Evaluator, case: &Case, metric: f64| {
+    let to_counterexample = |evaluator: &mut Evaluator, case: &Case, score: CaseScore| {
         let exact = evaluator.is_exact(&case.values);
         Counterexample {
             image_id: evaluator.image_id(case.image).to_string(),
             noise_seed: case.noise_seed,
             values: case.values.clone(),
-            metric,
+            metric: score.metric,
             bound: spec.tolerance().bound(exact),
             exact,
+            classes: score.classes,
         }
     };
     let mut shrink_steps = shrink_steps;
     let shrunk = match shrunk {
         Some(case) => {
-            let metric = run_case(&mut evaluator, loaded, &case)?.1;
-            Some(to_counterexample(&mut evaluator, &case, metric))
+            let score = run_case(&mut evaluator, loaded, &case)?.1;
+            Some(to_counterexample(&mut evaluator, &case, score))
         }
         None => None,
     };
 
     let lowest_case = match &lowest {
-        Some((metric, case)) if metric.is_finite() => Some(to_counterexample(&mut evaluator, case, *metric)),
+        Some((score, case)) if score.metric.is_finite() => Some(to_counterexample(&mut evaluator, case, *score)),
         _ => None,
     };
     let mut worst_case = None;
@@ -125,9 +133,24 @@ pub fn check_property(
             let start = shrunk.as_ref().map_or(case.values.clone(), |s| s.values.clone());
             let image = case.image;
             let noise_seed = case.noise_seed;
-            let (values, metric) = search_worst(&spec.transforms, &start, |batch| evaluator.score(image, noise_seed, batch))?;
+            // The search keeps the first case with the lowest metric, and so
+            // does this, to report that case's top-1 classes too.
+            let mut lowest_score: Option<CaseScore> = None;
+            let (values, _) = search_worst(&spec.transforms, &start, |batch| {
+                let scores = evaluator.score_cases(image, noise_seed, batch)?;
+                for score in &scores {
+                    if lowest_score.is_none_or(|low| score.metric < low.metric) {
+                        lowest_score = Some(*score);
+                    }
+                }
+                Ok::<_, Error>(scores.iter().map(|s| s.metric).collect())
+            })?;
             let found = Case { image, noise_seed, values };
-            let counterexample = to_counterexample(&mut evaluator, &found, metric);
+            let score = lowest_score.unwrap_or(CaseScore {
+                metric: f64::NAN,
+                classes: None,
+            });
+            let counterexample = to_counterexample(&mut evaluator, &found, score);
             worst_case = Some(found);
             Some(counterexample)
         }
@@ -137,12 +160,12 @@ pub fn check_property(
     // A worst case below the bound is a failure too, even when every
     // generated case passed: shrink from it like from any other failure.
     let shrunk = match (shrunk, &worst, worst_case) {
-        (None, Some(w), Some(case)) if !spec.tolerance().holds(w.metric, w.exact) => {
+        (None, Some(w), Some(case)) if !spec.tolerance().holds(w.metric, w.exact) || w.classes.is_some_and(|c| c.changed()) => {
             let mut tree = CaseTree::from_case(&spec.transforms, &case);
             let (found, steps) = shrink_from(&mut tree, |c| run_case(&mut evaluator, loaded, c).map(|r| r.0))?;
             shrink_steps += steps;
-            let metric = run_case(&mut evaluator, loaded, &found)?.1;
-            Some(to_counterexample(&mut evaluator, &found, metric))
+            let score = run_case(&mut evaluator, loaded, &found)?.1;
+            Some(to_counterexample(&mut evaluator, &found, score))
         }
         (shrunk, _, _) => shrunk,
     };
@@ -154,7 +177,7 @@ pub fn check_property(
         .chain(calibration_grid(loaded))
         .take(CALIBRATION_CASES)
         .collect();
-    let floor = evaluator.calibrate(0, &calibration_cases);
+    let floor = evaluator.calibrate(0, &calibration_cases)?;
     let calibration = Calibration {
         mean: floor.iter().sum::<f64>() / floor.len().max(1) as f64,
         min: floor.iter().copied().fold(1.0, f64::min),
@@ -216,7 +239,7 @@ struct Generated {
     cases: usize,
     shrink_steps: usize,
     shrunk: Option<Case>,
-    lowest: Option<(f64, Case)>,
+    lowest: Option<(CaseScore, Case)>,
 }
 
 /// Generates and, on failure, shrinks cases with proptest's runner, seeded
@@ -242,7 +265,7 @@ fn generate(evaluator: &mut Evaluator, loaded: &LoadedSpec, images: usize) -> Re
         evaluated: usize,
         failed: bool,
         shrink_steps: usize,
-        lowest: Option<(f64, Case)>,
+        lowest: Option<(CaseScore, Case)>,
     }
     let state = RefCell::new(State {
         evaluator,
@@ -264,13 +287,13 @@ fn generate(evaluator: &mut Evaluator, loaded: &LoadedSpec, images: usize) -> Re
             state.evaluated += 1;
         }
         match run_case(state.evaluator, loaded, &case) {
-            Ok((fails, metric)) => {
-                if !state.failed && state.lowest.as_ref().is_none_or(|(low, _)| metric < *low) {
-                    state.lowest = Some((metric, case.clone()));
+            Ok((fails, score)) => {
+                if !state.failed && state.lowest.as_ref().is_none_or(|(low, _)| score.metric < low.metric) {
+                    state.lowest = Some((score, case.clone()));
                 }
                 if fails {
                     state.failed = true;
-                    Err(TestCaseError::fail(format!("metric {metric:.4}")))
+                    Err(TestCaseError::fail(format!("metric {:.4}", score.metric)))
                 } else {
                     Ok(())
                 }

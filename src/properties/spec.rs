@@ -5,7 +5,7 @@
 //! name = "rotation-equivariance"
 //! relation = "equivariance"   # or "invariance"
 //! reference = "prediction"    # or "truth"
-//! metric = "iou"              # "dice", "agreement"
+//! metric = "iou"              # "dice", "agreement"; "top1-stability" for classifiers
 //! bound = 0.8                 # metric must reach this for interpolated parameters
 //! exact_bound = 0.999         # ... and this for exact group elements (default: bound)
 //! cases = 64
@@ -27,6 +27,7 @@ use super::family::Family;
 use super::metric::Metric;
 use super::tolerance::Tolerance;
 use crate::error::{Error, Result};
+use crate::models::Task;
 
 /// Whether the output must stay the same or move with the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +188,20 @@ impl PropertySpec {
                 ));
             }
         }
+        if self.metric.task() == Task::Classification {
+            if self.relation != Relation::Invariance {
+                return Err(fail(
+                    "relation",
+                    "a class does not move with the image; top1-stability needs relation = \"invariance\"".into(),
+                ));
+            }
+            if self.reference != Reference::Prediction {
+                return Err(fail(
+                    "reference",
+                    "top1-stability compares with the model's own prediction; use reference = \"prediction\"".into(),
+                ));
+            }
+        }
         if self.relation == Relation::Equivariance && !self.has_geometry() {
             return Err(fail(
                 "relation",
@@ -196,6 +211,24 @@ impl PropertySpec {
             ));
         }
         Ok(())
+    }
+}
+
+impl LoadedSpec {
+    /// Checks that the spec's metric compares what `model` predicts.
+    pub fn check_task(&self, task: Task, model: &str) -> Result<()> {
+        let metric = self.spec.metric;
+        if metric.task() == task {
+            return Ok(());
+        }
+        let hint = match task {
+            Task::Segmentation => "use a mask metric: \"iou\", \"dice\" or \"agreement\"",
+            Task::Classification => "use metric = \"top1-stability\" with relation = \"invariance\"",
+        };
+        Err(Error::Spec {
+            path: self.path.clone(),
+            reason: format!("metric {metric} compares {} outputs, but model {model} is a {task} model; {hint}", metric.task()),
+        })
     }
 }
 
@@ -286,6 +319,29 @@ mod tests {
         let error = error_of(&text);
         assert!(error.contains("transform[0].range"), "{error}");
         assert!(error.contains("0 to 7"), "{error}");
+    }
+
+    #[test]
+    fn class_metric_needs_invariance_against_the_prediction() {
+        let text = VALID.replace("bound = 0.8", "bound = 0.8\nmetric = \"top1-stability\"");
+        assert!(error_of(&text).contains("`relation`"));
+        let invariance = text.replace("\"equivariance\"", "\"invariance\"");
+        PropertySpec::parse(&invariance, Path::new("x.toml")).unwrap();
+        let truth = invariance.replace("bound = 0.8", "bound = 0.8\nreference = \"truth\"");
+        assert!(error_of(&truth).contains("`reference`"));
+    }
+
+    #[test]
+    fn metric_of_another_task_is_named() {
+        let loaded = LoadedSpec {
+            path: PathBuf::from("specs/rotation.toml"),
+            spec: PropertySpec::parse(VALID, Path::new("x.toml")).unwrap(),
+        };
+        loaded.check_task(Task::Segmentation, "net.pt").unwrap();
+        let error = loaded.check_task(Task::Classification, "net.pt").unwrap_err().to_string();
+        assert!(error.contains("specs/rotation.toml"), "{error}");
+        assert!(error.contains("IoU"), "{error}");
+        assert!(error.contains("top1-stability"), "{error}");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::properties::PropertyOutcome;
+use crate::properties::{Counterexample, PropertyOutcome, TopClasses};
 use crate::training::write_atomically;
 
 /// Escapes text for XML attributes and content.
@@ -40,7 +40,7 @@ pub fn junit_xml(outcomes: &[PropertyOutcome]) -> String {
             let message = outcome
                 .shrunk
                 .as_ref()
-                .map(|s| format!("{} {:.4} < {:.4} on image {}", outcome.metric, s.metric, s.bound, s.image_id))
+                .map(|s| format!("{} on image {}", s.failure(outcome.metric), s.image_id))
                 .unwrap_or_default();
             let _ = writeln!(
                 xml,
@@ -61,12 +61,8 @@ pub fn check_table(outcomes: &[PropertyOutcome]) -> String {
          |---|---|---|---:|---|---|---:|\n",
     );
     for o in outcomes {
-        let shrunk = o.shrunk.as_ref().map_or("-".to_string(), |s| {
-            format!("{} at {}: {:.4}", s.image_id, o.describe_values(&s.values), s.metric)
-        });
-        let worst = o.worst.as_ref().map_or("-".to_string(), |w| {
-            format!("{} at {}: {:.4}", w.image_id, o.describe_values(&w.values), w.metric)
-        });
+        let shrunk = o.shrunk.as_ref().map_or("-".to_string(), |s| table_cell(o, s));
+        let worst = o.worst.as_ref().map_or("-".to_string(), |w| table_cell(o, w));
         let _ = writeln!(
             table,
             "| {} | {} | {} | {} | {shrunk} | {worst} | {:.4} |",
@@ -78,6 +74,16 @@ pub fn check_table(outcomes: &[PropertyOutcome]) -> String {
         );
     }
     table
+}
+
+/// Formats a counterexample for the table: image, parameters, metric and,
+/// when it changed, the top-1 class.
+fn table_cell(outcome: &PropertyOutcome, case: &Counterexample) -> String {
+    let mut cell = format!("{} at {}: {:.4}", case.image_id, outcome.describe_values(&case.values), case.metric);
+    if let Some(classes) = case.classes.filter(TopClasses::changed) {
+        let _ = write!(cell, ", top-1 class {} became {}", classes.reference, classes.transformed);
+    }
+    cell
 }
 
 /// Writes `check.json`, `junit.xml` and `check.md` into `dir`.

@@ -129,7 +129,7 @@ pub fn build_report(inputs: &ReportInputs, progress: &mut dyn FnMut(&str)) -> Re
     let mut sensitivity = Vec::new();
     for v in &variants {
         let subject = Subject {
-            model: v.model.model.as_ref(),
+            model: &v.model.model,
             canvas: v.model.config.canvas()?,
         };
         let curves = default_levels()

@@ -97,7 +97,7 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
 }
 
 /// Returns the temporary name a file is written under before its rename.
-pub(super) fn temporary_path(path: &Path) -> PathBuf {
+pub(crate) fn temporary_path(path: &Path) -> PathBuf {
     // The extension stays last because tch picks the weight format from it.
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     path.with_file_name(format!(".tmp-{name}"))

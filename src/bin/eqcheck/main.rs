@@ -14,6 +14,7 @@ macro_rules! say {
 
 mod check;
 mod evaluate;
+mod export;
 mod progress;
 mod report;
 mod reproduce;
@@ -44,8 +45,10 @@ enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Re-evaluate the checkpoints of a reproduce run and rewrite its report.
     Evaluate(evaluate::EvaluateArgs),
-    /// Check property specs against a trained model; exits 1 when one fails.
+    /// Check property specs against a trained model or a TorchScript file; exits 1 when one fails.
     Check(check::CheckArgs),
+    /// Write a trained model as a TorchScript file with its description beside it.
+    Export(export::ExportArgs),
     /// Write charts, pictures, an HTML page and a Markdown summary for a run.
     Report(report::ReportArgs),
 }
@@ -169,6 +172,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => reproduce::run(args).map(|()| true),
         Command::Evaluate(args) => evaluate::run(args).map(|()| true),
         Command::Check(args) => check::run(args),
+        Command::Export(args) => export::run(args).map(|()| true),
         Command::Report(args) => report::run(args).map(|()| true),
     };
     match result {

@@ -45,7 +45,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             let dir = variant_dir(&args.run, variant);
             let loaded = load_model(&dir)?;
             let subject = Subject {
-                model: loaded.model.as_ref(),
+                model: &loaded.model,
                 canvas: loaded.config.canvas()?,
             };
             let name = loaded.config.variant_name();
