@@ -34,7 +34,7 @@ fn first_sample(data: &Path) -> (PathBuf, PathBuf) {
 /// Runs a one-epoch training on `data` with extra arguments and returns
 /// the exit code and standard error.
 fn train(data: &Path, out: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let mut args = vec!["--epochs", "1", "--side", "32", "--canvas", "48", "--width", "2"];
+    let mut args = vec!["--epochs", "1", "--side", "32", "--canvas", "48", "--width", "4"];
     args.extend(extra);
     train_with(data, out, &args)
 }
@@ -190,10 +190,13 @@ fn option_values_out_of_range_are_named() {
     let out = root.path().join("run");
     for (option, value, problem) in [
         ("--threads", "0", "--threads 0"),
-        ("--epochs", "0", "--epochs 0"),
-        ("--width", "1", "--width 1"),
+        ("--epochs", "0", "epochs = 0"),
+        ("--epochs", "4294967295", "epochs = 4294967295"),
+        ("--width", "1", "width = 1"),
+        ("--width", "4096", "width = 4096"),
         ("--canvas", "50", "50"),
-        ("--side", "-4", "-4"),
+        ("--canvas", "100000", "canvas = 100000"),
+        ("--side", "-4", "side = -4"),
         ("--seed", "minus-one", "minus-one"),
     ] {
         let (code, stderr) = train_with(&data, &out, &[option, value]);

@@ -135,3 +135,11 @@ fn palette_of_partial_entries_is_rejected() {
         assert!(error.contains("28 bytes is not a multiple of 3"), "{error}");
     }
 }
+
+#[test]
+fn label_index_masks_read_one_as_foreground() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("labels.png");
+    write_png(&path, 3, 1, png::ColorType::Grayscale, png::BitDepth::Eight, None, &[0, 1, 0]);
+    assert_eq!(foreground(&load_mask(&path).unwrap()), vec![false, true, false]);
+}

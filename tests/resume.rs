@@ -147,4 +147,13 @@ fn resume_refuses_a_folder_of_other_settings() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(&out.join("config.json").display().to_string()), "{stderr}");
     assert!(stderr.contains("other settings"), "{stderr}");
+    assert!(stderr.contains("seed: 42 -> 7"), "the differing setting should be named: {stderr}");
+
+    // Without its config the resume point's settings are unknown.
+    std::fs::remove_file(out.join("config.json")).unwrap();
+    let output = train_command(&data, &out).arg("--resume").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config.json: missing"), "{stderr}");
+    assert!(out.join("training-state.safetensors").exists(), "the resume point must survive");
 }

@@ -113,7 +113,8 @@ fn list_pngs(dir: &Path) -> Result<Vec<PathBuf>> {
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("png"));
-        if is_png && path.is_file() {
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if is_png && !hidden && path.is_file() {
             paths.push(path);
         }
     }

@@ -5,7 +5,8 @@
 //! their edges carry blended colours: there the palette colours white and
 //! green are foreground and black and red background, which the green
 //! channel separates at 128. Grayscale masks follow the same rule through
-//! their gray value.
+//! their gray value, except 8-bit label masks holding only 0 and 1, where 1
+//! is foreground.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -39,9 +40,16 @@ pub fn decode_mask(bytes: &[u8]) -> std::result::Result<GrayImage, String> {
     if let Some(mask) = decode_palette_indices(bytes)? {
         return Ok(mask);
     }
-    let rgb = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
-        .map_err(|e| e.to_string())?
-        .to_rgb8();
+    let decoded = image::load_from_memory_with_format(bytes, image::ImageFormat::Png).map_err(|e| e.to_string())?;
+    if let image::DynamicImage::ImageLuma8(gray) = &decoded {
+        // Label masks store the class index itself: 0 background, 1
+        // foreground. Thresholding them at 128 would find no foreground.
+        if gray.pixels().all(|p| p[0] <= 1) {
+            let pixels = gray.pixels().map(|p| p[0] * 255).collect();
+            return GrayImage::from_raw(gray.width(), gray.height(), pixels).ok_or_else(|| "bad dimensions".into());
+        }
+    }
+    let rgb = decoded.to_rgb8();
     let (width, height) = rgb.dimensions();
     let pixels = rgb
         .pixels()

@@ -24,6 +24,12 @@ pub const IMAGENET_STD: [f64; 3] = [0.229, 0.224, 0.225];
 
 /// The U-Nets downsample four times, so a canvas side must divide by 2^4.
 pub const CANVAS_MULTIPLE: i64 = 16;
+/// Largest side S accepted. The dataset's images are at most 750 pixels
+/// high, and all 832 of them at S = 512 take 3.5 GB as float tensors.
+pub const MAX_SIDE: i64 = 512;
+/// Largest canvas side P accepted, about 2.7 times the original
+/// experiment's 384.
+pub const MAX_CANVAS: i64 = 1024;
 
 /// Square geometry shared by training and evaluation: the resized image
 /// side S and the padded canvas side P, both in pixels.
@@ -54,6 +60,13 @@ impl Canvas {
     pub fn unaligned(side: i64, canvas: i64) -> Result<Self> {
         check_side(side)?;
         let min_canvas = (side as f64 * std::f64::consts::SQRT_2).ceil() as i64;
+        if canvas > MAX_CANVAS {
+            return Err(Error::InvalidOption {
+                name: "canvas",
+                value: canvas.to_string(),
+                reason: format!("must be at most {MAX_CANVAS} pixels"),
+            });
+        }
         if canvas < min_canvas {
             return Err(Error::InvalidOption {
                 name: "canvas",
@@ -106,11 +119,11 @@ impl Canvas {
 }
 
 fn check_side(side: i64) -> Result<()> {
-    if side < 8 {
+    if !(8..=MAX_SIDE).contains(&side) {
         return Err(Error::InvalidOption {
             name: "side",
             value: side.to_string(),
-            reason: "must be at least 8 pixels".into(),
+            reason: format!("must be between 8 and {MAX_SIDE} pixels"),
         });
     }
     Ok(())

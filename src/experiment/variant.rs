@@ -37,6 +37,17 @@ pub fn load_data(dir: &Path, profile: &Profile, skip_bad: bool) -> Result<(Datas
     // stored with a run, so another data folder or skipped samples change
     // it; storing the validation ids in the run folder would pin it.
     let split = stratified_split(&data.species, profile.validation_fraction, profile.seed);
+    if split.train.is_empty() || split.validation.is_empty() {
+        return Err(Error::dataset(
+            dir,
+            format!(
+                "{} usable samples leave {} for training and {} for validation; both need at least one",
+                data.len(),
+                split.train.len(),
+                split.validation.len()
+            ),
+        ));
+    }
     Ok((data, split, skipped))
 }
 

@@ -15,4 +15,4 @@ pub use metrics::{binarize_logits, iou_per_image, mean_iou};
 pub use adamw::{AdamW, AdamWConfig};
 pub use profile::{Profile, ProfileName};
 pub use resume::STATE_FILE;
-pub use trainer::{evaluate_iou, train, EpochMetrics, Start, TrainEvent, TrainOutcome};
+pub use trainer::{check_resumable, evaluate_iou, train, EpochMetrics, Start, TrainEvent, TrainOutcome};

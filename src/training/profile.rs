@@ -4,8 +4,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::Canvas;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::models::Arch;
+
+/// Widest base width accepted: 16 times the `cpu` profile's and 4 times
+/// the `paper` profile's.
+pub const MAX_BASE_WIDTH: i64 = 128;
+/// Most epochs accepted for one run.
+pub const MAX_EPOCHS: usize = 10_000;
 
 /// A named set of training settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -87,6 +93,41 @@ impl Profile {
                 angle_step_deg: 10.0,
             },
         }
+    }
+
+    /// Checks every setting against the range that trains at all, so that
+    /// a typing error fails here and not as an allocation inside libtorch.
+    pub fn validate(&self) -> Result<()> {
+        self.canvas()?;
+        let invalid = |name: &'static str, value: String, reason: &str| {
+            Err(Error::InvalidOption {
+                name,
+                value,
+                reason: reason.to_string(),
+            })
+        };
+        if !(4..=MAX_BASE_WIDTH).contains(&self.base_width) || self.base_width % 2 != 0 {
+            return invalid(
+                "width",
+                self.base_width.to_string(),
+                "must be even and between 4 and 128, so that the Group U-Net gets at least 2 fields",
+            );
+        }
+        for epochs in [self.epochs_unet, self.epochs_group_unet] {
+            if !(1..=MAX_EPOCHS).contains(&epochs) {
+                return invalid("epochs", epochs.to_string(), "must be between 1 and 10000");
+            }
+        }
+        if !(1..=1024).contains(&self.batch_size) {
+            return invalid("batch-size", self.batch_size.to_string(), "must be between 1 and 1024");
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return invalid("learning-rate", self.learning_rate.to_string(), "must be positive");
+        }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return invalid("validation-fraction", self.validation_fraction.to_string(), "must lie strictly between 0 and 1");
+        }
+        Ok(())
     }
 
     /// Returns the checked canvas geometry.

@@ -104,6 +104,7 @@ pub fn train(
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<TrainOutcome> {
     let profile = &config.profile;
+    profile.validate()?;
     let canvas = profile.canvas()?;
     if canvas.side != data.side {
         return Err(Error::InvalidOption {
@@ -113,11 +114,18 @@ pub fn train(
         });
     }
     if split.train.is_empty() || split.validation.is_empty() {
-        return Err(Error::dataset(dir, "the split left no training or no validation images"));
+        return Err(Error::dataset(
+            dir,
+            format!(
+                "the split has {} training and {} validation images; both need at least one",
+                split.train.len(),
+                split.validation.len()
+            ),
+        ));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     match start {
-        Start::Resume => check_same_config(dir, config)?,
+        Start::Resume => check_resumable(dir, config)?,
         Start::Fresh => {
             // A resume point of an earlier run in this folder must not
             // outlive the config.json that this run writes over it.
@@ -153,21 +161,21 @@ pub fn train(
     let augmenter = Augmenter::default();
     let state_path = dir.join(STATE_FILE);
     let metrics_path = dir.join(METRICS_FILE);
-    let mut history = Vec::with_capacity(epochs);
-    if start == Start::Resume && !state_path.exists() && dir.join(MODEL_FILE).exists() {
-        return Err(Error::Checkpoint {
-            path: dir.to_path_buf(),
-            reason: format!("the folder holds weights but no {STATE_FILE} to resume from; train afresh instead"),
-        });
-    }
+    let mut history = Vec::new();
     if start == Start::Resume && state_path.exists() {
         let finished = restore_state(&state_path, &vars, &mut optimizer)?;
         history = read_history(&metrics_path, finished)?;
         on_event(TrainEvent::Resumed { epoch: finished });
     }
     let mut metrics_text = String::new();
-    for metrics in &history {
-        metrics_text.push_str(&metrics_line(metrics, &metrics_path)?);
+    if !history.is_empty() {
+        // The lines of finished epochs are kept as written, so a resumed
+        // file repeats them byte for byte.
+        let text = std::fs::read_to_string(&metrics_path).map_err(|e| Error::io(&metrics_path, e))?;
+        for line in text.lines().take(history.len()) {
+            metrics_text.push_str(line);
+            metrics_text.push('\n');
+        }
     }
     let mut step = history.len() * batches;
 
@@ -200,7 +208,7 @@ pub fn train(
             let loss_value = loss.double_value(&[]);
             if !loss_value.is_finite() {
                 return Err(Error::NonFinite {
-                    context: format!("training loss of {} at epoch {epoch}", config.variant_name()),
+                    context: format!("training loss of {} at epoch {epoch} in {}", config.variant_name(), dir.display()),
                 });
             }
             optimizer.backward_step(&loss, lr);
@@ -254,10 +262,15 @@ fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochMetrics>> {
         .take(epochs)
         .enumerate()
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| Error::Checkpoint {
+            let invalid = |reason: String| Error::Checkpoint {
                 path: path.to_path_buf(),
-                reason: format!("line {}: {e}", i + 1),
-            })
+                reason: format!("line {}: {reason}", i + 1),
+            };
+            let metrics: EpochMetrics = serde_json::from_str(line).map_err(|e| invalid(e.to_string()))?;
+            if metrics.epoch != i + 1 {
+                return Err(invalid(format!("holds epoch {}, expected {}", metrics.epoch, i + 1)));
+            }
+            Ok(metrics)
         })
         .collect::<Result<Vec<EpochMetrics>>>()?;
     if history.len() < epochs {
@@ -269,12 +282,28 @@ fn read_history(path: &Path, epochs: usize) -> Result<Vec<EpochMetrics>> {
     Ok(history)
 }
 
-/// Fails unless the `config.json` in `dir`, when there is one, describes
-/// the same run as `config`: resuming with other settings would mix two
-/// runs in one folder.
-fn check_same_config(dir: &Path, config: &RunConfig) -> Result<()> {
+/// Checks that the run in `dir` can go on with `config`: its `config.json`
+/// must describe the same run, because resuming with other settings would
+/// mix two runs in one folder, and weights need a resume point beside
+/// them. An empty or missing folder passes, and training starts afresh.
+pub fn check_resumable(dir: &Path, config: &RunConfig) -> Result<()> {
+    if !dir.join(STATE_FILE).exists() && dir.join(MODEL_FILE).exists() {
+        return Err(Error::Checkpoint {
+            path: dir.to_path_buf(),
+            reason: format!("the folder contains weights but no {STATE_FILE} to resume from; train afresh with --force"),
+        });
+    }
     let path = dir.join(CONFIG_FILE);
     if !path.exists() {
+        if dir.join(STATE_FILE).exists() {
+            return Err(Error::Checkpoint {
+                path,
+                reason: format!(
+                    "missing, so the settings that {STATE_FILE} was trained with are unknown; \
+                     restore it, or train afresh with --force"
+                ),
+            });
+        }
         return Ok(());
     }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
@@ -286,12 +315,40 @@ fn check_same_config(dir: &Path, config: &RunConfig) -> Result<()> {
         return Err(Error::Checkpoint {
             path,
             reason: format!(
-                "the folder holds a run of {} with other settings; resume it with the settings it was started with",
-                saved.variant_name()
+                "the folder contains a run of {} with other settings ({}); resume it with the settings it was started with",
+                saved.variant_name(),
+                config_differences(&saved, config)
             ),
         });
     }
     Ok(())
+}
+
+/// Names the settings in which `saved` and `requested` differ, as
+/// `key: saved -> requested`.
+fn config_differences(saved: &RunConfig, requested: &RunConfig) -> String {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (flatten(saved), flatten(requested))
+    else {
+        return "unknown".to_string();
+    };
+    let changed: Vec<String> = a
+        .iter()
+        .filter(|(key, value)| b.get(*key) != Some(value))
+        .map(|(key, value)| format!("{key}: {value} -> {}", b.get(key).unwrap_or(&serde_json::Value::Null)))
+        .collect();
+    changed.join(", ")
+}
+
+/// Returns `config` as one JSON object, with the profile's fields beside
+/// the architecture and augmentation.
+fn flatten(config: &RunConfig) -> serde_json::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(&config.profile)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert("arch".into(), serde_json::to_value(config.arch)?);
+        fields.insert("augmentation".into(), serde_json::to_value(config.augmentation)?);
+    }
+    Ok(value)
 }
 
 /// Returns the mean per-image IoU of `model` on the samples at `indices`,

@@ -69,7 +69,7 @@ pub struct DataArgs {
     pub skip_bad: bool,
 
     /// libtorch threads; defaults to the number of cores.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<i32>,
 }
 
@@ -96,7 +96,7 @@ pub struct ProfileArgs {
     pub profile: ProfileName,
 
     /// Override the number of epochs of every architecture.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
 
     /// Override the random seed of the split, initialisation and augmentation.
@@ -104,15 +104,15 @@ pub struct ProfileArgs {
     pub seed: Option<u64>,
 
     /// Override the side S, in pixels, that images are resized to.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub side: Option<i64>,
 
     /// Override the side P, in pixels, of the padded canvas: a multiple of 16, at least S * sqrt(2).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub canvas: Option<i64>,
 
     /// Override the plain U-Net's channels at full resolution (the Group U-Net gets half as many fields).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub width: Option<i64>,
 }
 
@@ -121,7 +121,6 @@ impl ProfileArgs {
     pub fn profile(&self) -> anyhow::Result<eqcheck::training::Profile> {
         let mut profile = eqcheck::training::Profile::preset(self.profile);
         if let Some(epochs) = self.epochs {
-            anyhow::ensure!(epochs >= 1, "invalid --epochs {epochs}: must be at least 1");
             profile.epochs_unet = epochs;
             profile.epochs_group_unet = epochs;
         }
@@ -135,10 +134,9 @@ impl ProfileArgs {
             profile.canvas = canvas;
         }
         if let Some(width) = self.width {
-            anyhow::ensure!(width >= 2, "invalid --width {width}: must be at least 2");
             profile.base_width = width;
         }
-        profile.canvas()?;
+        profile.validate()?;
         Ok(profile)
     }
 }

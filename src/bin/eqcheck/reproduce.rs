@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use eqcheck::experiment::{load_data, VARIANTS};
-use eqcheck::training::{train, RunConfig, Start, MODEL_FILE};
+use eqcheck::training::{check_resumable, train, RunConfig, Start, MODEL_FILE};
 
 use crate::evaluate::{evaluate_run, variant_dir};
 use crate::progress::training_bar;
@@ -49,6 +49,14 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
             existing.display(),
             out.display()
         );
+        if args.resume {
+            let config = RunConfig {
+                arch: variant.0,
+                augmentation: variant.1,
+                profile: profile.clone(),
+            };
+            check_resumable(&variant_dir(&out, variant), &config)?;
+        }
     }
 
     let (data, split, skipped) = load_data(&args.data.data, &profile, args.data.skip_bad)?;

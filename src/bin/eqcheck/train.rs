@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use eqcheck::experiment::load_data;
 use eqcheck::models::Arch;
-use eqcheck::training::{train, RunConfig, Start};
+use eqcheck::training::{check_resumable, train, RunConfig, Start, STATE_FILE};
 use eqcheck::transforms::Augmentation;
 
 use crate::progress::training_bar;
@@ -61,6 +61,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "{} already exists; pass --resume to go on with it or --force to overwrite it",
         existing.display()
     );
+    if args.resume {
+        // Checked before the data loads, so a wrong option fails at once.
+        check_resumable(&out, &config)?;
+        if !out.join(STATE_FILE).exists() {
+            eprintln!("{}: no resume point in {}, so training starts afresh", config.variant_name(), out.display());
+        }
+    }
     let (data, split, skipped) = load_data(&args.data.data, &config.profile, args.data.skip_bad)?;
     report_skipped(&skipped);
     eprintln!(
@@ -73,15 +80,24 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let outcome = train(&config, &data, &split, &out, start, &mut training_bar(config.variant_name()))?;
     if let Some(last) = outcome.last() {
         say!(
-            "{}: train IoU {:.4}, validation IoU {:.4} after {} epochs; checkpoint in {}",
+            "{}: train IoU {:.4}, validation IoU {:.4} after {}; checkpoint in {}",
             config.variant_name(),
             last.train_iou,
             last.validation_iou,
-            last.epoch,
+            count(last.epoch, "epoch"),
             out.display()
         );
     }
     Ok(())
+}
+
+/// Returns `n` with `noun`, in the plural unless `n` is 1.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// Prints how many samples `--skip-bad` left out, and why.
@@ -89,7 +105,7 @@ pub fn report_skipped(skipped: &[eqcheck::Error]) {
     if skipped.is_empty() {
         return;
     }
-    eprintln!("skipped {} bad samples:", skipped.len());
+    eprintln!("skipped {}:", count(skipped.len(), "bad sample"));
     for error in skipped {
         eprintln!("  {error}");
     }
