@@ -59,8 +59,8 @@ pub fn decode_mask(bytes: &[u8]) -> std::result::Result<GrayImage, String> {
 }
 
 /// Largest decoded mask accepted, in bytes. The header states the size,
-/// so a corrupt header could otherwise ask for any amount of memory; the
-/// image crate's own default allocation limit is the same 512 MiB.
+/// so a corrupt header could otherwise ask for any amount of memory. The
+/// image crate's default allocation limit is also 512 MiB.
 const MAX_DECODED_BYTES: usize = 512 << 20;
 
 /// Reads palette indices directly when the PNG is indexed; `None` for any

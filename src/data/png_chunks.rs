@@ -1,4 +1,4 @@
-//! A structural check of a PNG's chunks before any decoder sees them.
+//! A structural check of a PNG's chunks before any decoder reads them.
 //!
 //! png 0.18.1 accepts a PLTE chunk whose length is not a multiple of three
 //! (only its range of 3 to 768 bytes is checked) and then panics while

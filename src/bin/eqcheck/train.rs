@@ -31,8 +31,8 @@ pub struct TrainArgs {
     force: bool,
 
     /// Go on from the last finished epoch of an interrupted run in the
-    /// output folder (the same settings and seed give the same result as
-    /// an uninterrupted run); starts afresh when the folder has none.
+    /// output folder, with the same result as an uninterrupted run. Starts
+    /// afresh when the folder has no resume point.
     #[arg(long)]
     resume: bool,
 
