@@ -56,8 +56,26 @@ pub enum Reference {
 pub struct TransformSpec {
     pub family: Family,
     /// Inclusive parameter range, in the family's unit.
+    #[serde(deserialize_with = "two_values")]
     pub range: [f64; 2],
 }
+
+/// Reads a range as exactly two numbers; serde's fixed-size arrays would
+/// take the first two of a longer list and drop the rest unread.
+fn two_values<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<[f64; 2], D::Error> {
+    let values = Vec::<f64>::deserialize(deserializer)?;
+    <[f64; 2]>::try_from(values.as_slice()).map_err(|_| {
+        serde::de::Error::invalid_length(values.len(), &"two numbers, [low, high]")
+    })
+}
+
+/// Largest rotation magnitude accepted in a range, in degrees: two full
+/// turns. The worst-case search walks rotation at fixed steps, so the
+/// range sets its number of model calls.
+const MAX_GEOMETRIC_EXTENT: f64 = 720.0;
+/// Largest translation magnitude accepted in a range, in pixels, for the
+/// same reason.
+const MAX_TRANSLATION: f64 = 1024.0;
 
 /// A property as read from its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -168,6 +186,17 @@ impl PropertySpec {
                 return Err(fail(
                     &format!("transform[{i}].range"),
                     format!("[{low}, {high}] is empty; the first value must be below the second"),
+                ));
+            }
+            let extent = match transform.family {
+                Family::Rotation => Some(MAX_GEOMETRIC_EXTENT),
+                Family::TranslateX | Family::TranslateY => Some(MAX_TRANSLATION),
+                _ => None,
+            };
+            if let Some(extent) = extent.filter(|&e| low < -e || high > e) {
+                return Err(fail(
+                    &format!("transform[{i}].range"),
+                    format!("{} takes values within [-{extent}, {extent}], got [{low}, {high}]", transform.family),
                 ));
             }
             if transform.family == Family::D4 && (low < 0.0 || high > 7.0) {
@@ -290,6 +319,18 @@ mod tests {
         let error = error_of(&VALID.replace("\"rotation\"\n        range", "\"shear\"\n        range"));
         assert!(error.contains("specs/bad.toml"), "{error}");
         assert!(error.contains("shear"), "{error}");
+    }
+
+    #[test]
+    fn range_of_three_values_is_rejected() {
+        let error = error_of(&VALID.replace("range = [0.0, 360.0]", "range = [0.0, 1.0, 2.0]"));
+        assert!(error.contains("two numbers"), "{error}");
+    }
+
+    #[test]
+    fn rotation_range_beyond_two_turns_is_rejected() {
+        let error = error_of(&VALID.replace("range = [0.0, 360.0]", "range = [-1e30, 1e30]"));
+        assert!(error.contains("transform[0].range"), "{error}");
     }
 
     #[test]
