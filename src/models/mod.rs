@@ -5,6 +5,7 @@
 //! logits, with P divisible by 16 because each has four 2x downsamplings.
 
 mod blocks;
+mod flops;
 mod group_conv;
 mod group_unet;
 mod unet;
@@ -12,6 +13,7 @@ mod unet;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+pub use flops::{forward_cost, ForwardCost};
 pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
 pub use group_unet::GroupUNet;
 pub use unet::UNet;
@@ -74,8 +76,18 @@ impl Widths {
 /// filter holds four times the weights of a plain one with the same
 /// number of inputs and outputs.
 pub fn build(path: &nn::Path, arch: Arch, base: i64) -> Box<dyn SegmentationModel> {
+    let widths = arch_widths(arch, base);
     match arch {
-        Arch::Unet => Box::new(UNet::new(path, Widths { base })),
-        Arch::GroupUnet => Box::new(GroupUNet::new(path, Widths { base: (base / 2).max(1) })),
+        Arch::Unet => Box::new(UNet::new(path, widths)),
+        Arch::GroupUnet => Box::new(GroupUNet::new(path, widths)),
+    }
+}
+
+/// Returns the widths [`build`] gives an architecture for a base width:
+/// channels for the plain U-Net, fields for the Group U-Net.
+pub fn arch_widths(arch: Arch, base: i64) -> Widths {
+    match arch {
+        Arch::Unet => Widths { base },
+        Arch::GroupUnet => Widths { base: (base / 2).max(1) },
     }
 }
