@@ -4,7 +4,9 @@
 //! Both map `[batch, 3, P, P]` normalised RGB to `[batch, 1, P, P]` mask
 //! logits, with P divisible by 16 because each has four 2x downsamplings.
 
+mod bank_cache;
 mod blocks;
+mod execution;
 mod flops;
 mod group_conv;
 mod group_unet;
@@ -13,6 +15,7 @@ mod unet;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+pub use execution::{is_channels_last, to_channels_last, Execution};
 pub use flops::{forward_cost, ForwardCost};
 pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
 pub use group_unet::GroupUNet;
@@ -76,10 +79,15 @@ impl Widths {
 /// filter holds four times the weights of a plain one with the same
 /// number of inputs and outputs.
 pub fn build(path: &nn::Path, arch: Arch, base: i64) -> Box<dyn SegmentationModel> {
+    build_with(path, arch, base, Execution::default())
+}
+
+/// Builds like [`build`], with the given speed options.
+pub fn build_with(path: &nn::Path, arch: Arch, base: i64, execution: Execution) -> Box<dyn SegmentationModel> {
     let widths = arch_widths(arch, base);
     match arch {
-        Arch::Unet => Box::new(UNet::new(path, widths)),
-        Arch::GroupUnet => Box::new(GroupUNet::new(path, widths)),
+        Arch::Unet => Box::new(UNet::with_execution(path, widths, execution)),
+        Arch::GroupUnet => Box::new(GroupUNet::with_execution(path, widths, execution)),
     }
 }
 
