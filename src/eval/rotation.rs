@@ -19,6 +19,9 @@ use crate::models::SegmentationModel;
 use crate::training::iou_per_image;
 use crate::transforms::{rotate, Interpolation};
 
+/// Images per forward pass in the rotation sweep of `eqcheck reproduce`.
+pub const SWEEP_BATCH: usize = 32;
+
 /// Smallest sweep step, in degrees: 3600 angles, already far finer than
 /// the pixel grid of any canvas this crate trains on.
 pub const MIN_ANGLE_STEP_DEG: f64 = 0.1;
