@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use check_timing::{time_default_check, VARIANTS};
 
 fn main() {
+    eqcheck::allocator::keep_freed_tensor_memory();
     let Some(data) = std::env::var_os("EQCHECK_DATA").map(PathBuf::from) else {
         eprintln!("set EQCHECK_DATA to the dataset folder");
         std::process::exit(2);

@@ -6,6 +6,7 @@
 //! U-Net on the Leeds Butterfly Dataset, compared by how consistent their
 //! predictions stay under rotation.
 
+pub mod allocator;
 pub mod data;
 pub mod error;
 pub mod eval;

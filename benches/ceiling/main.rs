@@ -1,10 +1,12 @@
 //! Benchmark report: how close the two U-Nets come to this machine's own
 //! float32 matrix-multiply rate, measured in one run. Run it with
-//! `cargo bench --bench ceiling`; it prints Markdown and takes a few
-//! minutes on 2 cores. The default-check section needs the dataset in
+//! `cargo bench --bench ceiling`; it prints Markdown. It took 6.5 minutes
+//! on 2 cores that other builds kept busy (load average 3 to 4), and
+//! should take less on idle ones. The default-check section needs the dataset in
 //! EQCHECK_DATA and the committed models in reports/cpu, and is skipped
 //! with a note when either is missing.
 
+mod levers;
 mod machine;
 mod memory;
 mod sweep;
@@ -17,12 +19,11 @@ mod check_timing;
 use std::path::{Path, PathBuf};
 
 use eqcheck::data::Canvas;
-use eqcheck::models::{build_with, forward_cost, Arch, Execution};
+use eqcheck::models::{build_with, Arch, Execution};
 use tch::{nn, Device};
 
 use machine::{load_average, Machine};
-use throughput::{time_forward, time_matmul, time_train_step, Workload};
-use timing::Timing;
+use throughput::{forward_flops, time_matmul, Pass, Workload};
 
 const COMMAND: &str = "cargo bench --bench ceiling";
 
@@ -47,6 +48,15 @@ const PAPER: Workload = Workload {
 const ARCHS: [Arch; 2] = [Arch::Unet, Arch::GroupUnet];
 
 fn main() {
+    if std::env::var_os(levers::GLIBC_DEFAULTS_VARIABLE).is_some() {
+        levers::print_glibc_default_rows();
+        return;
+    }
+    let allocator = if eqcheck::allocator::keep_freed_tensor_memory() {
+        "freed tensor memory kept (`allocator::keep_freed_tensor_memory`), except in the rows that say otherwise"
+    } else {
+        "glibc defaults, because `allocator::keep_freed_tensor_memory` failed"
+    };
     let machine = Machine::current();
     println!("# Throughput against the matrix-multiply ceiling\n");
     println!("- command: `{COMMAND}`");
@@ -55,15 +65,18 @@ fn main() {
         "- libtorch {}, {} intra-op threads (`at::get_num_threads`)",
         machine.libtorch_version, machine.torch_threads
     );
+    println!("- allocator: {allocator}");
     println!("- load average (1, 5, 15 min) at start: {}", load_average());
     println!("- each time is the median of the stated runs, after one warm-up run\n");
 
+    // Memory first, while no earlier workload has grown the heap that
+    // later allocations would reuse without raising the peak.
+    report_memory();
     let ceiling = report_ceiling();
     report_models(ceiling);
-    report_levers(ceiling);
+    levers::report(ceiling);
     report_sweep();
     report_check();
-    report_memory();
     println!("Load average at the end: {}", load_average());
 }
 
@@ -86,47 +99,6 @@ fn report_ceiling() -> f64 {
     }
     println!("\nCeiling: {best:.1} GFLOP/s, the faster of the two.\n");
     best
-}
-
-/// Returns forward FLOPs per image of a workload.
-fn forward_flops(arch: Arch, workload: Workload) -> f64 {
-    match forward_cost(arch, workload.base_width, workload.canvas) {
-        Ok(cost) => cost.flops() as f64,
-        Err(error) => panic!("invalid workload: {error}"),
-    }
-}
-
-/// The two passes of a model row.
-#[derive(Clone, Copy, PartialEq)]
-enum Pass {
-    /// Gradients off, `train` false.
-    Inference,
-    /// Forward, backward and AdamW step.
-    TrainStep,
-}
-
-impl Pass {
-    fn label(self) -> &'static str {
-        match self {
-            Pass::Inference => "inference",
-            Pass::TrainStep => "training step",
-        }
-    }
-
-    /// FLOPs counted per image: a training step as three forward passes.
-    fn flops(self, forward: f64) -> f64 {
-        match self {
-            Pass::Inference => forward,
-            Pass::TrainStep => 3.0 * forward,
-        }
-    }
-
-    fn time(self, arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
-        match self {
-            Pass::Inference => time_forward(arch, workload, execution, runs),
-            Pass::TrainStep => time_train_step(arch, workload, execution, runs),
-        }
-    }
 }
 
 fn report_models(ceiling: f64) {
@@ -175,102 +147,30 @@ fn report_models(ceiling: f64) {
     println!();
 }
 
-/// Labelled execution settings compared in the levers section.
-const LEVERS: [(&str, Execution, i32); 5] = [
-    ("baseline: NCHW, bank rebuilt", Execution::BASELINE, 0),
-    (
-        "cached filter banks",
-        Execution {
-            channels_last: false,
-            cache_filter_banks: true,
-        },
-        0,
-    ),
-    (
-        "channels-last",
-        Execution {
-            channels_last: true,
-            cache_filter_banks: false,
-        },
-        0,
-    ),
-    (
-        "default: both",
-        Execution {
-            channels_last: true,
-            cache_filter_banks: true,
-        },
-        0,
-    ),
-    (
-        "default, 1 thread",
-        Execution {
-            channels_last: true,
-            cache_filter_banks: true,
-        },
-        1,
-    ),
-];
-
-fn report_levers(ceiling: f64) {
-    println!("## Levers at the cpu canvas (P = 96, width 8, batch 16)\n");
-    println!("Thread count 0 means libtorch's default. Bank caching applies to inference of the group U-Net only.\n");
-    println!("| model | pass | execution | threads | median (ms) | GFLOP/s | share of matmul | speed-up |");
-    println!("|---|---|---|---:|---:|---:|---:|---:|");
-    let default_threads = tch::get_num_threads();
-    for arch in ARCHS {
-        let forward = forward_flops(arch, CPU);
-        for pass in [Pass::Inference, Pass::TrainStep] {
-            let mut baseline = None;
-            for (label, execution, threads) in LEVERS {
-                let skip = match pass {
-                    Pass::Inference => arch == Arch::Unet && execution.cache_filter_banks && !execution.channels_last,
-                    Pass::TrainStep => execution.cache_filter_banks != execution.channels_last,
-                };
-                if skip {
-                    continue;
-                }
-                let runs = if pass == Pass::Inference { 10 } else { 5 };
-                tch::set_num_threads(if threads > 0 { threads } else { default_threads });
-                let timing = pass.time(arch, CPU, execution, runs);
-                tch::set_num_threads(default_threads);
-                let base = *baseline.get_or_insert(timing.median);
-                let rate = gflops_per_second(pass.flops(forward) * CPU.batch as f64, timing.median);
-                println!(
-                    "| {arch} | {} | {label} | {} | {:.1} | {rate:.1} | {:.0}% | {:.2}x |",
-                    pass.label(),
-                    if threads > 0 { threads } else { default_threads },
-                    1e3 * timing.median,
-                    100.0 * rate / ceiling,
-                    base / timing.median
-                );
-            }
-        }
-    }
-    println!();
-}
-
 fn report_sweep() {
-    const IMAGES: usize = 32;
-    const ANGLES: usize = 12;
+    /// Images and angles of the timed sweeps: a validation-like set, and
+    /// the single sample image that `eqcheck reproduce` sweeps at 10 degrees.
+    const SWEEPS: [(usize, usize); 2] = [(32, 12), (1, 36)];
     println!("## Rotation sweep at the cpu canvas\n");
     println!(
-        "`eval::sweep` over {IMAGES} synthetic images at {ANGLES} angles, {} images per batch as in \
-         `eqcheck reproduce`, random weights. Throughput counts image-angle pairs: angles per \
-         second for one image.\n",
+        "`eval::sweep` on synthetic images with random weights, {} images per forward pass as in \
+         `eqcheck reproduce` (a sweep of fewer images fills the batch with several angles). \
+         Throughput counts image-angle pairs, that is angles per second for one image.\n",
         eqcheck::eval::SWEEP_BATCH
     );
     println!("| model | images | angles | seconds | angles per second per image |");
     println!("|---|---:|---:|---:|---:|");
     let canvas = cpu_canvas();
-    let data = sweep::synthetic_dataset(IMAGES, canvas.side);
+    let data = sweep::synthetic_dataset(32, canvas.side);
     for arch in ARCHS {
         let vars = nn::VarStore::new(Device::Cpu);
         let model = build_with(&vars.root(), arch, CPU.base_width, Execution::default());
         sweep::time_sweep(model.as_ref(), &canvas, &data, 4, 1);
-        let seconds = sweep::time_sweep(model.as_ref(), &canvas, &data, IMAGES, ANGLES);
-        let pairs = (IMAGES * ANGLES) as f64;
-        println!("| {arch} | {IMAGES} | {ANGLES} | {seconds:.2} | {:.1} |", pairs / seconds);
+        for (images, angles) in SWEEPS {
+            let seconds = sweep::time_sweep(model.as_ref(), &canvas, &data, images, angles);
+            let pairs = (images * angles) as f64;
+            println!("| {arch} | {images} | {angles} | {seconds:.2} | {:.1} |", pairs / seconds);
+        }
     }
     println!();
 }
@@ -312,35 +212,33 @@ fn report_check() {
 
 fn report_memory() {
     const MAX_IMAGES: usize = 128;
+    const SWEEPS: [(usize, usize); 6] = [(8, 9), (32, 9), (64, 9), (128, 9), (8, 36), (8, 144)];
     println!("## Peak memory of the rotation sweep\n");
     println!(
-        "Resident set size of this process around one `eval::sweep` of the plain U-Net at the \
-         cpu canvas; the peak is VmHWM of /proc/self/status after resetting it through \
-         /proc/self/clear_refs. The {MAX_IMAGES}-image synthetic dataset is allocated before the \
-         first row.\n"
+        "Peak resident set size of this process during one `eval::sweep` of the plain U-Net at \
+         the cpu canvas, {} images per forward pass: VmHWM of /proc/self/status, reset through \
+         /proc/self/clear_refs before each sweep. The {MAX_IMAGES}-image synthetic dataset is \
+         allocated, and one full-batch sweep run, before the first row. A flat peak means \
+         results stream: memory does not grow with images or angles.\n",
+        eqcheck::eval::SWEEP_BATCH
     );
-    println!("| images | angles | before (MiB) | peak (MiB) | peak - before (MiB) |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!("| images | angles | peak (MiB) | change from the first row (MiB) |");
+    println!("|---:|---:|---:|---:|");
     let canvas = cpu_canvas();
     let data = sweep::synthetic_dataset(MAX_IMAGES, canvas.side);
     let vars = nn::VarStore::new(Device::Cpu);
     let model = build_with(&vars.root(), Arch::Unet, CPU.base_width, Execution::default());
-    sweep::time_sweep(model.as_ref(), &canvas, &data, 4, 1);
-    for (images, angles) in [(8, 9), (32, 9), (128, 9), (8, 36), (8, 144)] {
+    sweep::time_sweep(model.as_ref(), &canvas, &data, eqcheck::eval::SWEEP_BATCH, 1);
+
+    let mut first_peak = None;
+    for (images, angles) in SWEEPS {
         let memory = sweep::sweep_memory(model.as_ref(), &canvas, &data, images, angles);
-        match memory.peak {
-            Some(peak) => println!(
-                "| {} | {} | {:.0} | {peak:.0} | {:.0} |",
-                memory.images,
-                memory.angles,
-                memory.before,
-                peak - memory.before
-            ),
-            None => println!(
-                "| {} | {} | {:.0} | unavailable: /proc/self/clear_refs rejected the reset | |",
-                memory.images, memory.angles, memory.before
-            ),
-        }
+        let Some(peak) = memory.peak else {
+            println!("| {images} | {angles} | unavailable: /proc/self/clear_refs rejected the reset | |");
+            continue;
+        };
+        let first = *first_peak.get_or_insert(peak);
+        println!("| {images} | {angles} | {peak:.0} | {:+.0} |", peak - first);
     }
     println!();
 }

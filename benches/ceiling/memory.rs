@@ -1,16 +1,11 @@
 //! Resident memory of this process, from /proc/self on Linux.
 
-/// Returns a field of /proc/self/status in KiB, such as `VmRSS` or
-/// `VmHWM` (the peak resident set size).
+/// Returns a field of /proc/self/status in KiB, such as `VmHWM` (the
+/// peak resident set size).
 fn status_kib(field: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = text.lines().find(|line| line.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Returns the current resident set size in MiB.
-pub fn resident_mib() -> Option<f64> {
-    status_kib("VmRSS:").map(|kib| kib as f64 / 1024.0)
 }
 
 /// Returns the peak resident set size since the last reset in MiB.

@@ -9,7 +9,7 @@ use eqcheck::eval::{sweep, SWEEP_BATCH};
 use eqcheck::models::SegmentationModel;
 use tch::{Device, Kind, Tensor};
 
-use super::memory::{peak_resident_mib, reset_peak, resident_mib};
+use super::memory::{peak_resident_mib, reset_peak};
 
 /// Returns `count` random images of `side` x `side` pixels, each with a
 /// centred disc as its mask.
@@ -49,18 +49,15 @@ pub fn time_sweep(model: &dyn SegmentationModel, canvas: &Canvas, data: &Dataset
     started.elapsed().as_secs_f64()
 }
 
-/// Resident memory around one sweep, in MiB.
+/// Resident memory of one sweep, in MiB.
 pub struct SweepMemory {
-    pub images: usize,
-    pub angles: usize,
-    pub before: f64,
     /// Peak during the sweep; `None` when the peak could not be reset, so
     /// that the process-wide peak would hide the sweep's.
     pub peak: Option<f64>,
 }
 
-/// Measures the resident memory of one sweep over `images` images and
-/// `angles` angles.
+/// Measures the peak resident memory of one sweep over `images` images
+/// and `angles` angles.
 pub fn sweep_memory(
     model: &dyn SegmentationModel,
     canvas: &Canvas,
@@ -68,13 +65,9 @@ pub fn sweep_memory(
     images: usize,
     angles: usize,
 ) -> SweepMemory {
-    let before = resident_mib().unwrap_or(f64::NAN);
     let was_reset = reset_peak();
     time_sweep(model, canvas, data, images, angles);
     SweepMemory {
-        images,
-        angles,
-        before,
         peak: if was_reset { peak_resident_mib() } else { None },
     }
 }

@@ -1,7 +1,7 @@
 //! Timed workloads: the float32 matrix multiply that sets the ceiling, and
 //! forward passes and training steps of the two U-Nets.
 
-use eqcheck::models::{build_with, Arch, Execution};
+use eqcheck::models::{build_with, forward_cost, Arch, Execution};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
 
@@ -65,3 +65,47 @@ pub fn time_train_step(arch: Arch, workload: Workload, execution: Execution, run
         optimizer.backward_step(&loss);
     })
 }
+
+/// Returns forward FLOPs per image of a workload.
+pub fn forward_flops(arch: Arch, workload: Workload) -> f64 {
+    match forward_cost(arch, workload.base_width, workload.canvas) {
+        Ok(cost) => cost.flops() as f64,
+        Err(error) => panic!("invalid workload: {error}"),
+    }
+}
+
+/// The two passes of a model row.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Pass {
+    /// Gradients off, `train` false.
+    Inference,
+    /// Forward, backward and AdamW step.
+    TrainStep,
+}
+
+impl Pass {
+    /// Returns the name the report prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Pass::Inference => "inference",
+            Pass::TrainStep => "training step",
+        }
+    }
+
+    /// FLOPs counted per image: a training step as three forward passes.
+    pub fn flops(self, forward: f64) -> f64 {
+        match self {
+            Pass::Inference => forward,
+            Pass::TrainStep => 3.0 * forward,
+        }
+    }
+
+    /// Times `runs` passes of the model `arch` builds with `execution`.
+    pub fn time(self, arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
+        match self {
+            Pass::Inference => time_forward(arch, workload, execution, runs),
+            Pass::TrainStep => time_train_step(arch, workload, execution, runs),
+        }
+    }
+}
+
