@@ -3,14 +3,15 @@
 //! passes. Run with `cargo bench --bench check`; it reads the dataset from
 //! EQCHECK_DATA and prints a Markdown table.
 
+#[path = "shared/check_timing.rs"]
+mod check_timing;
+
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use eqcheck::properties::Checker;
-
-const VARIANTS: [&str; 4] = ["unet-minimal", "unet-full", "group-unet-minimal", "group-unet-full"];
+use check_timing::{time_default_check, VARIANTS};
 
 fn main() {
+    eqcheck::allocator::keep_freed_tensor_memory();
     let Some(data) = std::env::var_os("EQCHECK_DATA").map(PathBuf::from) else {
         eprintln!("set EQCHECK_DATA to the dataset folder");
         std::process::exit(2);
@@ -19,31 +20,19 @@ fn main() {
     println!("| model | properties | check time (s) | forward passes (s) | forward share |");
     println!("|---|---:|---:|---:|---:|");
     for variant in VARIANTS {
-        let checker = match Checker::open(&root.join("reports/cpu").join(variant), &data) {
-            Ok(checker) => checker,
+        let timing = match time_default_check(root, &data, variant) {
+            Ok(timing) => timing,
             Err(error) => {
-                eprintln!("{variant}: {error}");
+                eprintln!("{error:#}");
                 std::process::exit(2);
             }
         };
-        // Fresh copies of the specs, so no stored failure shortens the run.
-        let specs = tempfile::tempdir().expect("temporary folder");
-        for entry in std::fs::read_dir(root.join("properties")).expect("properties folder") {
-            let path = entry.expect("entry").path();
-            let is_spec = path.extension().is_some_and(|e| e == "toml")
-                && !eqcheck::properties::is_regression_file(&path);
-            if is_spec {
-                std::fs::copy(&path, specs.path().join(path.file_name().expect("name"))).expect("copy spec");
-            }
-        }
-        let started = Instant::now();
-        let outcomes = checker.check(specs.path()).expect("check runs");
-        let seconds = started.elapsed().as_secs_f64();
-        let forward: f64 = outcomes.iter().map(|o| o.forward_seconds).sum();
         println!(
-            "| {variant} | {} | {seconds:.1} | {forward:.1} | {:.0}% |",
-            outcomes.len(),
-            100.0 * forward / seconds
+            "| {variant} | {} | {:.1} | {:.1} | {:.0}% |",
+            timing.properties,
+            timing.seconds,
+            timing.forward_seconds,
+            100.0 * (1.0 - timing.outside_share())
         );
     }
 }

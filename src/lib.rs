@@ -8,6 +8,7 @@
 //! predictions stay under rotation. Models trained elsewhere are checked
 //! as TorchScript files.
 
+pub mod allocator;
 pub mod data;
 pub mod error;
 pub mod eval;

@@ -124,6 +124,21 @@ fn sweep_of_a_pixel_model_is_exact_at_quarter_turns() {
 }
 
 #[test]
+fn sweep_batching_angles_keeps_results() {
+    let (data, indices) = validation_samples(3);
+    let canvas = Canvas::new(SIDE, CANVAS).unwrap();
+    let angles = sweep_angles(45.0).unwrap();
+    let one_by_one = sweep(&PixelModel, &canvas, &data, &indices, &angles, 1, &mut |_| {}).unwrap();
+
+    // 9 slots for 3 images: 3 angles per pass, so the 8 angles take passes
+    // of 3, 3 and 2.
+    let mut progress = Vec::new();
+    let batched = sweep(&PixelModel, &canvas, &data, &indices, &angles, 9, &mut |n| progress.push(n)).unwrap();
+    assert_eq!(progress, vec![3, 6, 8]);
+    assert_eq!(batched, one_by_one);
+}
+
+#[test]
 fn augmented_masks_stay_aligned_with_images() {
     let (data, indices) = validation_samples(8);
     let (_, masks) = data.batch(&indices);

@@ -6,6 +6,6 @@ mod summary;
 
 pub use rotation::{
     predict_probabilities, rotate_input, rotate_back_and_binarize, sweep, sweep_angles,
-    RotationSweep,
+    RotationSweep, SWEEP_BATCH,
 };
 pub use summary::{summarise, AngleSummary};

@@ -19,6 +19,9 @@ use crate::models::SegmentationModel;
 use crate::training::iou_per_image;
 use crate::transforms::{rotate, Interpolation};
 
+/// Images per forward pass in the rotation sweep of `eqcheck reproduce`.
+pub const SWEEP_BATCH: usize = 32;
+
 /// Smallest sweep step, in degrees: 3600 angles, already far finer than
 /// the pixel grid of any canvas this crate trains on.
 pub const MIN_ANGLE_STEP_DEG: f64 = 0.1;
@@ -107,8 +110,11 @@ fn mean_by_angle(rows: &[Vec<f64>], angles: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Runs the four steps for every angle on the samples at `indices`, in
-/// batches of `batch` images.
+/// Runs the four steps for every angle on the samples at `indices`, with
+/// up to `batch` images in a forward pass. When fewer images than that
+/// are swept, each pass turns them to several angles, so that a small
+/// sweep still fills its batches. `on_angle` receives the number of
+/// angles done after each pass over all images.
 pub fn sweep(
     model: &dyn SegmentationModel,
     canvas: &Canvas,
@@ -118,32 +124,46 @@ pub fn sweep(
     batch: usize,
     on_angle: &mut dyn FnMut(usize),
 ) -> Result<RotationSweep> {
+    let batch = batch.max(1);
     let mut iou_truth = vec![Vec::with_capacity(angles_deg.len()); indices.len()];
     let mut iou_consistency = vec![Vec::with_capacity(angles_deg.len()); indices.len()];
+    // Binary references are kept as booleans, a quarter of the float size.
     let mut references = Vec::new();
 
-    for chunk in indices.chunks(batch.max(1)) {
+    for chunk in indices.chunks(batch) {
         let (images, _) = data.batch(chunk);
         let probabilities = predict_probabilities(model, &canvas.pad(&images))?;
-        references.push(canvas.crop(&rotate_back_and_binarize(&probabilities, 0.0)));
+        references.push(canvas.crop(&probabilities).gt(0.5));
     }
 
-    for (a, &angle) in angles_deg.iter().enumerate() {
+    let angles_per_pass = (batch / indices.len().max(1)).max(1);
+    let mut angles_done = 0;
+    for angle_group in angles_deg.chunks(angles_per_pass) {
         let mut row = 0;
-        for (chunk, reference) in indices.chunks(batch.max(1)).zip(&references) {
+        for (chunk, reference) in indices.chunks(batch).zip(&references) {
             let (images, masks) = data.batch(chunk);
-            let rotated = rotate_input(&canvas.pad(&images), angle);
-            let probabilities = predict_probabilities(model, &rotated)?;
-            let predicted = canvas.crop(&rotate_back_and_binarize(&probabilities, angle));
-            let truth = Vec::<f64>::try_from(iou_per_image(&predicted, &masks))?;
-            let consistency = Vec::<f64>::try_from(iou_per_image(&predicted, reference))?;
-            for (t, c) in truth.into_iter().zip(consistency) {
-                iou_truth[row].push(t);
-                iou_consistency[row].push(c);
-                row += 1;
+            let padded = canvas.pad(&images);
+            let rotated: Vec<Tensor> = angle_group.iter().map(|&angle| rotate_input(&padded, angle)).collect();
+            let probabilities = predict_probabilities(model, &Tensor::cat(&rotated, 0))?;
+            let images_in_chunk = chunk.len() as i64;
+            let mut per_angle = Vec::with_capacity(angle_group.len());
+            for (k, &angle) in angle_group.iter().enumerate() {
+                let at_angle = probabilities.narrow(0, k as i64 * images_in_chunk, images_in_chunk);
+                let predicted = canvas.crop(&rotate_back_and_binarize(&at_angle, angle));
+                let truth = Vec::<f64>::try_from(iou_per_image(&predicted, &masks))?;
+                let consistency = Vec::<f64>::try_from(iou_per_image(&predicted, reference))?;
+                per_angle.push((truth, consistency));
             }
+            for image in 0..chunk.len() {
+                for (truth, consistency) in &per_angle {
+                    iou_truth[row + image].push(truth[image]);
+                    iou_consistency[row + image].push(consistency[image]);
+                }
+            }
+            row += chunk.len();
         }
-        on_angle(a + 1);
+        angles_done += angle_group.len();
+        on_angle(angles_done);
     }
     Ok(RotationSweep {
         angles_deg: angles_deg.to_vec(),

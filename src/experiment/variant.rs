@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::paper::{paper_reference, PaperRow};
 use crate::data::{stratified_split, ButterflyFolder, Dataset, Split};
 use crate::error::{Error, Result};
-use crate::eval::{summarise, sweep, AngleSummary, RotationSweep};
+use crate::eval::{summarise, sweep, AngleSummary, RotationSweep, SWEEP_BATCH};
 use crate::models::Arch;
 use crate::training::{load_model, EpochMetrics, Profile, METRICS_FILE};
 use crate::transforms::Augmentation;
@@ -22,9 +22,6 @@ pub const VARIANTS: [(Arch, Augmentation); 4] = [
     (Arch::GroupUnet, Augmentation::Minimal),
     (Arch::GroupUnet, Augmentation::Full),
 ];
-
-/// Images per forward pass in the rotation sweep.
-const SWEEP_BATCH: usize = 32;
 
 /// Loads the dataset at the profile's side and splits it with its seed.
 /// Returns the errors of skipped samples when `skip_bad` is set.

@@ -12,6 +12,8 @@
 use tch::nn;
 use tch::Tensor;
 
+use super::bank_cache::BankCache;
+
 /// Order of the rotation group: four quarter turns.
 pub const GROUP_ORDER: i64 = 4;
 
@@ -40,24 +42,51 @@ pub struct C4Lifting {
     weight: Tensor,
     /// `[fields_out]`.
     bias: Tensor,
+    bank: BankCache,
 }
 
 impl C4Lifting {
+    /// Creates the layer with its filter bank cache enabled.
     pub fn new(path: &nn::Path, channels_in: i64, fields_out: i64, kernel: i64) -> Self {
         C4Lifting {
             weight: path.kaiming_uniform("weight", &[fields_out, channels_in, kernel, kernel]),
             bias: path.zeros("bias", &[fields_out]),
+            bank: BankCache::new(true),
         }
     }
 
-    /// Maps `[batch, channels_in, H, W]` to `[batch, fields_out * 4, H, W]`.
+    /// Enables or disables the reuse of the expanded filter bank between
+    /// forward passes with gradients off.
+    pub fn cache_filter_bank(mut self, enabled: bool) -> Self {
+        self.bank = BankCache::new(enabled);
+        self
+    }
+
+    /// Maps `[batch, channels_in, H, W]` to `[batch, fields_out * 4, H, W]`,
+    /// expanding the filter bank anew.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_t(x, true)
+    }
+
+    /// Maps `[batch, channels_in, H, W]` to `[batch, fields_out * 4, H, W]`.
+    /// With `train` false and gradients off, reuses the cached filter bank.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let kernel = self.weight.size()[2];
+        let (bank, bias) = self
+            .bank
+            .get_or_expand(&self.weight, &self.bias, train, || self.expand());
+        x.conv2d(&bank, Some(&bias), [1, 1], [kernel / 2, kernel / 2], [1, 1], 1)
+    }
+
+    /// Returns the executed filter bank `[fields_out * 4, channels_in, k, k]`
+    /// and its bias `[fields_out * 4]`.
+    fn expand(&self) -> (Tensor, Tensor) {
         let size = self.weight.size();
         let (fields, channels, kernel) = (size[0], size[1], size[2]);
         let bank = rotated_filter_bank(&self.weight, None)
             .reshape([fields * GROUP_ORDER, channels, kernel, kernel]);
         let bias = self.bias.repeat_interleave_self_int(GROUP_ORDER, 0, None);
-        x.conv2d(&bank, Some(&bias), [1, 1], [kernel / 2, kernel / 2], [1, 1], 1)
+        (bank, bias)
     }
 }
 
@@ -70,19 +99,46 @@ pub struct C4Conv {
     weight: Tensor,
     /// `[fields_out]`.
     bias: Tensor,
+    bank: BankCache,
 }
 
 impl C4Conv {
+    /// Creates the layer with its filter bank cache enabled.
     pub fn new(path: &nn::Path, fields_in: i64, fields_out: i64, kernel: i64) -> Self {
         let dims = [fields_out, fields_in, GROUP_ORDER, kernel, kernel];
         C4Conv {
             weight: path.kaiming_uniform("weight", &dims),
             bias: path.zeros("bias", &[fields_out]),
+            bank: BankCache::new(true),
         }
     }
 
-    /// Maps `[batch, fields_in * 4, H, W]` to `[batch, fields_out * 4, H, W]`.
+    /// Enables or disables the reuse of the expanded filter bank between
+    /// forward passes with gradients off.
+    pub fn cache_filter_bank(mut self, enabled: bool) -> Self {
+        self.bank = BankCache::new(enabled);
+        self
+    }
+
+    /// Maps `[batch, fields_in * 4, H, W]` to `[batch, fields_out * 4, H, W]`,
+    /// expanding the filter bank anew.
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_t(x, true)
+    }
+
+    /// Maps `[batch, fields_in * 4, H, W]` to `[batch, fields_out * 4, H, W]`.
+    /// With `train` false and gradients off, reuses the cached filter bank.
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let kernel = self.weight.size()[3];
+        let (bank, bias) = self
+            .bank
+            .get_or_expand(&self.weight, &self.bias, train, || self.expand());
+        x.conv2d(&bank, Some(&bias), [1, 1], [kernel / 2, kernel / 2], [1, 1], 1)
+    }
+
+    /// Returns the executed filter bank `[fields_out * 4, fields_in * 4, k, k]`
+    /// and its bias `[fields_out * 4]`.
+    fn expand(&self) -> (Tensor, Tensor) {
         let size = self.weight.size();
         let (fields_out, fields_in, kernel) = (size[0], size[1], size[3]);
         let bank = rotated_filter_bank(&self.weight, Some(2)).reshape([
@@ -92,7 +148,7 @@ impl C4Conv {
             kernel,
         ]);
         let bias = self.bias.repeat_interleave_self_int(GROUP_ORDER, 0, None);
-        x.conv2d(&bank, Some(&bias), [1, 1], [kernel / 2, kernel / 2], [1, 1], 1)
+        (bank, bias)
     }
 }
 

@@ -7,7 +7,10 @@
 //! `[batch, 1, P, P]` mask logits, with P divisible by 16 because each has
 //! four 2x downsamplings.
 
+mod bank_cache;
 mod blocks;
+mod execution;
+mod flops;
 mod group_conv;
 mod group_unet;
 mod predictor;
@@ -16,6 +19,8 @@ mod unet;
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+pub use execution::{is_channels_last, to_channels_last, Execution};
+pub use flops::{forward_cost, ForwardCost};
 pub use group_conv::{C4Conv, C4GroupNorm, C4Lifting, GROUP_ORDER};
 pub use group_unet::GroupUNet;
 pub use predictor::{Predictor, Task};
@@ -79,8 +84,23 @@ impl Widths {
 /// filter holds four times the weights of a plain one with the same
 /// number of inputs and outputs.
 pub fn build(path: &nn::Path, arch: Arch, base: i64) -> Box<dyn SegmentationModel> {
+    build_with(path, arch, base, Execution::default())
+}
+
+/// Builds like [`build`], with the given speed options.
+pub fn build_with(path: &nn::Path, arch: Arch, base: i64, execution: Execution) -> Box<dyn SegmentationModel> {
+    let widths = arch_widths(arch, base);
     match arch {
-        Arch::Unet => Box::new(UNet::new(path, Widths { base })),
-        Arch::GroupUnet => Box::new(GroupUNet::new(path, Widths { base: (base / 2).max(1) })),
+        Arch::Unet => Box::new(UNet::with_execution(path, widths, execution)),
+        Arch::GroupUnet => Box::new(GroupUNet::with_execution(path, widths, execution)),
+    }
+}
+
+/// Returns the widths [`build`] gives an architecture for a base width:
+/// channels for the plain U-Net, fields for the Group U-Net.
+pub fn arch_widths(arch: Arch, base: i64) -> Widths {
+    match arch {
+        Arch::Unet => Widths { base },
+        Arch::GroupUnet => Widths { base: (base / 2).max(1) },
     }
 }

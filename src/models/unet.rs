@@ -6,6 +6,7 @@ use tch::nn::{self, Module};
 use tch::Tensor;
 
 use super::blocks::{conv3x3, downsample, upsample, ResBlock};
+use super::execution::Execution;
 use super::Widths;
 
 /// Four downsampling levels and a bottleneck; each decoder level upsamples,
@@ -17,12 +18,20 @@ pub struct UNet {
     encoders: Vec<ResBlock>,
     decoders: Vec<ResBlock>,
     head: nn::Conv2D,
+    execution: Execution,
 }
 
 impl UNet {
-    /// Creates the layers under `path`; weight names follow the layout of a
-    /// PyTorch state dict, for example `encoders.1.conv2.weight`.
+    /// Creates the layers under `path` with the default [`Execution`].
+    /// Weight names follow the layout of a PyTorch state dict, for example
+    /// `encoders.1.conv2.weight`.
     pub fn new(path: &nn::Path, widths: Widths) -> Self {
+        Self::with_execution(path, widths, Execution::default())
+    }
+
+    /// Creates the layers under `path`. Only `execution.channels_last`
+    /// applies, because the plain U-Net has no filter banks to cache.
+    pub fn with_execution(path: &nn::Path, widths: Widths, execution: Execution) -> Self {
         let w = widths.levels();
         let stem = conv3x3(path / "stem", 3, w[0]);
         let encoders = (0..5)
@@ -40,13 +49,14 @@ impl UNet {
             encoders,
             decoders,
             head,
+            execution,
         }
     }
 
     /// Maps `[batch, 3, P, P]` to `[batch, 1, P, P]` logits; P % 16 == 0.
     pub fn forward(&self, x: &Tensor, _train: bool) -> Tensor {
         let mut skips = Vec::with_capacity(4);
-        let mut h = self.stem.forward(x);
+        let mut h = self.stem.forward(&self.execution.prepare_input(x));
         for (level, encoder) in self.encoders.iter().enumerate() {
             if level > 0 {
                 h = downsample(&h);

@@ -47,6 +47,10 @@ pub struct Evaluator<'a> {
     /// Dataset indices the cases' image numbers refer to.
     pool: &'a [usize],
     references: HashMap<usize, Tensor>,
+    /// Padded image and mask per pool image, as `sample` returns them.
+    samples: HashMap<usize, (Tensor, Tensor)>,
+    /// The image area of the canvas as a `[1, 1, P, P]` 0/1 mask.
+    area: Tensor,
     /// Time spent in model forward passes.
     pub forward_time: Duration,
     /// Number of transformed images scored.
@@ -55,12 +59,18 @@ pub struct Evaluator<'a> {
 
 impl<'a> Evaluator<'a> {
     pub fn new(subject: &'a Subject<'a>, spec: &'a PropertySpec, data: &'a Dataset, pool: &'a [usize]) -> Self {
+        let side = subject.canvas.side;
+        let area = subject
+            .canvas
+            .pad(&Tensor::ones([1, 1, side, side], (Kind::Float, tch::Device::Cpu)));
         Evaluator {
             subject,
             spec,
             data,
             pool,
             references: HashMap::new(),
+            samples: HashMap::new(),
+            area,
             forward_time: Duration::ZERO,
             scored: 0,
         }
@@ -72,19 +82,16 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Returns the padded image `[1, 3, P, P]` and ground-truth mask
-    /// `[1, 1, P, P]` of pool image `image`.
-    fn sample(&self, image: usize) -> (Tensor, Tensor) {
+    /// `[1, 1, P, P]` of pool image `image`, padded once per image.
+    fn sample(&mut self, image: usize) -> (Tensor, Tensor) {
         let index = self.pool[image % self.pool.len()];
-        let (images, masks) = self.data.batch(&[index]);
-        (self.subject.canvas.pad(&images), self.subject.canvas.pad(&masks))
-    }
-
-    /// Returns the image area of the canvas as a `[1, 1, P, P]` 0/1 mask.
-    fn image_area(&self) -> Tensor {
-        let side = self.subject.canvas.side;
-        self.subject
-            .canvas
-            .pad(&Tensor::ones([1, 1, side, side], (Kind::Float, tch::Device::Cpu)))
+        let data = self.data;
+        let canvas = &self.subject.canvas;
+        let (padded, truth) = self.samples.entry(index).or_insert_with(|| {
+            let (images, masks) = data.batch(&[index]);
+            (canvas.pad(&images), canvas.pad(&masks))
+        });
+        (padded.shallow_clone(), truth.shallow_clone())
     }
 
     fn predict(&mut self, inputs: &Tensor) -> Result<Tensor> {
@@ -165,8 +172,12 @@ impl<'a> Evaluator<'a> {
     /// Returns the pixels that count for a case: inside the image both
     /// before and after the transformation, `[1, 1, P, P]`.
     fn valid_pixels(&self, values: &[f64]) -> Tensor {
-        let area = self.image_area();
-        let moved = self.move_pixels(&area, values, Interpolation::Nearest);
+        // Photometric transforms move no pixel, so the whole image counts.
+        if !self.spec.has_geometry() {
+            return self.area.shallow_clone();
+        }
+        let area = &self.area;
+        let moved = self.move_pixels(area, values, Interpolation::Nearest);
         let seen = match self.spec.relation {
             Relation::Equivariance => self.untransform(&moved, values, Interpolation::Nearest),
             Relation::Invariance => moved,
@@ -230,7 +241,7 @@ impl<'a> Evaluator<'a> {
     /// each case: the metric lost to resampling alone. A ground-truth
     /// class does not change under any transformation, so class outputs
     /// score 1.
-    pub fn calibrate(&self, image: usize, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
+    pub fn calibrate(&mut self, image: usize, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
         if self.subject.model.task() == Task::Classification {
             return Ok(vec![1.0; cases.len()]);
         }

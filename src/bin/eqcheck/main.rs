@@ -164,6 +164,9 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
         .with_writer(std::io::stderr)
         .init();
+    if !eqcheck::allocator::keep_freed_tensor_memory() {
+        tracing::debug!("allocator settings not applied: freed tensor memory goes back to the kernel");
+    }
 
     let result = match cli.command {
         Command::Train(args) => train::run(args).map(|()| true),

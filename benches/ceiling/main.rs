@@ -1,0 +1,244 @@
+//! Benchmark report: how close the two U-Nets come to this machine's own
+//! float32 matrix-multiply rate, measured in one run. Run it with
+//! `cargo bench --bench ceiling`; it prints Markdown. It took 6.5 minutes
+//! on 2 cores that other builds kept busy (load average 3 to 4), and
+//! should take less on idle ones. The default-check section needs the dataset in
+//! EQCHECK_DATA and the committed models in reports/cpu, and is skipped
+//! with a note when either is missing.
+
+mod levers;
+mod machine;
+mod memory;
+mod sweep;
+mod throughput;
+mod timing;
+
+#[path = "../shared/check_timing.rs"]
+mod check_timing;
+
+use std::path::{Path, PathBuf};
+
+use eqcheck::data::Canvas;
+use eqcheck::models::{build_with, Arch, Execution};
+use tch::{nn, Device};
+
+use machine::{load_average, Machine};
+use throughput::{forward_flops, time_matmul, Pass, Workload};
+
+const COMMAND: &str = "cargo bench --bench ceiling";
+
+/// Sizes of the `cpu` training profile (S = 64, P = 96, width 8) with its
+/// batch of 16.
+const CPU: Workload = Workload {
+    profile: "cpu",
+    canvas: 96,
+    base_width: 8,
+    batch: 16,
+};
+
+/// Sizes of the `paper` profile (S = 256, P = 384, width 32) with one
+/// image, so that its training steps fit in the report's few minutes.
+const PAPER: Workload = Workload {
+    profile: "paper",
+    canvas: 384,
+    base_width: 32,
+    batch: 1,
+};
+
+const ARCHS: [Arch; 2] = [Arch::Unet, Arch::GroupUnet];
+
+fn main() {
+    if std::env::var_os(levers::GLIBC_DEFAULTS_VARIABLE).is_some() {
+        levers::print_glibc_default_rows();
+        return;
+    }
+    let allocator = if eqcheck::allocator::keep_freed_tensor_memory() {
+        "freed tensor memory kept (`allocator::keep_freed_tensor_memory`), except in the rows that say otherwise"
+    } else {
+        "glibc defaults, because `allocator::keep_freed_tensor_memory` failed"
+    };
+    let machine = Machine::current();
+    println!("# Throughput against the matrix-multiply ceiling\n");
+    println!("- command: `{COMMAND}`");
+    println!("- CPU: {}, {} logical CPUs", machine.cpu_model, machine.logical_cpus);
+    println!(
+        "- libtorch {}, {} intra-op threads (`at::get_num_threads`)",
+        machine.libtorch_version, machine.torch_threads
+    );
+    println!("- allocator: {allocator}");
+    println!("- load average (1, 5, 15 min) at start: {}", load_average());
+    println!("- each time is the median of the stated runs, after one warm-up run\n");
+
+    // Memory first, while no earlier workload has grown the heap that
+    // later allocations would reuse without raising the peak.
+    report_memory();
+    let ceiling = report_ceiling();
+    report_models(ceiling);
+    levers::report(ceiling);
+    report_sweep();
+    report_check();
+    println!("Load average at the end: {}", load_average());
+}
+
+/// Returns GFLOP/s of a workload of `flops` that took `seconds`.
+fn gflops_per_second(flops: f64, seconds: f64) -> f64 {
+    flops / seconds / 1e9
+}
+
+/// Prints the matrix-multiply section and returns the best rate, GFLOP/s.
+fn report_ceiling() -> f64 {
+    println!("## Ceiling: float32 matrix multiply through libtorch\n");
+    println!("| product | runs | median (ms) | GFLOP/s |");
+    println!("|---|---:|---:|---:|");
+    let mut best = 0.0f64;
+    for (side, runs) in [(2048i64, 20), (4096, 4)] {
+        let timing = time_matmul(side, runs);
+        let rate = gflops_per_second(2.0 * (side * side * side) as f64, timing.median);
+        best = best.max(rate);
+        println!("| {side} x {side} | {} | {:.1} | {rate:.1} |", timing.runs, 1e3 * timing.median);
+    }
+    println!("\nCeiling: {best:.1} GFLOP/s, the faster of the two.\n");
+    best
+}
+
+fn report_models(ceiling: f64) {
+    println!("## Models\n");
+    println!(
+        "FLOPs count convolutions only, 2·Cin·Cout·k²·H·W each (`models::forward_cost`). A \
+         group convolution counts as libtorch executes it, with the expanded filter bank of \
+         four rotated copies. A training step (forward, backward, AdamW step) counts as 3x the \
+         forward FLOPs. Default `Execution` (channels-last, cached filter banks).\n"
+    );
+    println!(
+        "| model | profile | canvas | width | batch | pass | forward GFLOP/image | runs | median (ms) \
+         | min (ms) | images/s | GFLOP/s | share of matmul |"
+    );
+    println!("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for workload in [CPU, PAPER] {
+        for arch in ARCHS {
+            let forward = forward_flops(arch, workload);
+            for pass in [Pass::Inference, Pass::TrainStep] {
+                let runs = match (workload.profile, pass) {
+                    ("cpu", Pass::Inference) => 10,
+                    ("cpu", Pass::TrainStep) => 5,
+                    (_, Pass::Inference) => 3,
+                    (_, Pass::TrainStep) => 2,
+                };
+                let timing = pass.time(arch, workload, Execution::default(), runs);
+                let batch = workload.batch as f64;
+                let rate = gflops_per_second(pass.flops(forward) * batch, timing.median);
+                println!(
+                    "| {arch} | {} | {} | {} | {} | {} | {:.2} | {} | {:.1} | {:.1} | {:.1} | {rate:.1} | {:.0}% |",
+                    workload.profile,
+                    workload.canvas,
+                    workload.base_width,
+                    workload.batch,
+                    pass.label(),
+                    forward / 1e9,
+                    timing.runs,
+                    1e3 * timing.median,
+                    1e3 * timing.min,
+                    batch / timing.median,
+                    100.0 * rate / ceiling
+                );
+            }
+        }
+    }
+    println!();
+}
+
+fn report_sweep() {
+    /// Images and angles of the timed sweeps: a validation-like set, and
+    /// the single sample image that `eqcheck reproduce` sweeps at 10 degrees.
+    const SWEEPS: [(usize, usize); 2] = [(32, 12), (1, 36)];
+    println!("## Rotation sweep at the cpu canvas\n");
+    println!(
+        "`eval::sweep` on synthetic images with random weights, {} images per forward pass as in \
+         `eqcheck reproduce` (a sweep of fewer images fills the batch with several angles). \
+         Throughput counts image-angle pairs, that is angles per second for one image.\n",
+        eqcheck::eval::SWEEP_BATCH
+    );
+    println!("| model | images | angles | seconds | angles per second per image |");
+    println!("|---|---:|---:|---:|---:|");
+    let canvas = cpu_canvas();
+    let data = sweep::synthetic_dataset(32, canvas.side);
+    for arch in ARCHS {
+        let vars = nn::VarStore::new(Device::Cpu);
+        let model = build_with(&vars.root(), arch, CPU.base_width, Execution::default());
+        sweep::time_sweep(model.as_ref(), &canvas, &data, 4, 1);
+        for (images, angles) in SWEEPS {
+            let seconds = sweep::time_sweep(model.as_ref(), &canvas, &data, images, angles);
+            let pairs = (images * angles) as f64;
+            println!("| {arch} | {images} | {angles} | {seconds:.2} | {:.1} |", pairs / seconds);
+        }
+    }
+    println!();
+}
+
+fn cpu_canvas() -> Canvas {
+    match Canvas::new(64, CPU.canvas) {
+        Ok(canvas) => canvas,
+        Err(error) => panic!("cpu canvas: {error}"),
+    }
+}
+
+fn report_check() {
+    println!("## Default `eqcheck check`\n");
+    let Some(data) = std::env::var_os("EQCHECK_DATA").map(PathBuf::from) else {
+        println!("Skipped: set EQCHECK_DATA to the dataset folder (`. setup/env.sh` does).\n");
+        return;
+    };
+    println!(
+        "Every spec in properties/ against the committed minimal-augmentation models of \
+         reports/cpu, timed after loading, as `cargo bench --bench check` measures it.\n"
+    );
+    println!("| model | properties | check time (s) | forward passes (s) | outside forward passes |");
+    println!("|---|---:|---:|---:|---:|");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for variant in check_timing::VARIANTS.iter().filter(|v| v.ends_with("-minimal")) {
+        match check_timing::time_default_check(root, &data, variant) {
+            Ok(timing) => println!(
+                "| {variant} | {} | {:.1} | {:.1} | {:.1}% |",
+                timing.properties,
+                timing.seconds,
+                timing.forward_seconds,
+                100.0 * timing.outside_share()
+            ),
+            Err(error) => println!("| {variant} | skipped: {error:#} | | | |"),
+        }
+    }
+    println!();
+}
+
+fn report_memory() {
+    const MAX_IMAGES: usize = 128;
+    const SWEEPS: [(usize, usize); 6] = [(8, 9), (32, 9), (64, 9), (128, 9), (8, 36), (8, 144)];
+    println!("## Peak memory of the rotation sweep\n");
+    println!(
+        "Peak resident set size of this process during one `eval::sweep` of the plain U-Net at \
+         the cpu canvas, {} images per forward pass: VmHWM of /proc/self/status, reset through \
+         /proc/self/clear_refs before each sweep. The {MAX_IMAGES}-image synthetic dataset is \
+         allocated, and one full-batch sweep run, before the first row. A flat peak means \
+         results stream: memory does not grow with images or angles.\n",
+        eqcheck::eval::SWEEP_BATCH
+    );
+    println!("| images | angles | peak (MiB) | change from the first row (MiB) |");
+    println!("|---:|---:|---:|---:|");
+    let canvas = cpu_canvas();
+    let data = sweep::synthetic_dataset(MAX_IMAGES, canvas.side);
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = build_with(&vars.root(), Arch::Unet, CPU.base_width, Execution::default());
+    sweep::time_sweep(model.as_ref(), &canvas, &data, eqcheck::eval::SWEEP_BATCH, 1);
+
+    let mut first_peak = None;
+    for (images, angles) in SWEEPS {
+        let memory = sweep::sweep_memory(model.as_ref(), &canvas, &data, images, angles);
+        let Some(peak) = memory.peak else {
+            println!("| {images} | {angles} | unavailable: /proc/self/clear_refs rejected the reset | |");
+            continue;
+        };
+        let first = *first_peak.get_or_insert(peak);
+        println!("| {images} | {angles} | {peak:.0} | {:+.0} |", peak - first);
+    }
+    println!();
+}

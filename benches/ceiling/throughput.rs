@@ -1,0 +1,111 @@
+//! Timed workloads: the float32 matrix multiply that sets the ceiling, and
+//! forward passes and training steps of the two U-Nets.
+
+use eqcheck::models::{build_with, forward_cost, Arch, Execution};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use super::timing::{measure, Timing};
+
+/// Times `runs` products of two random `side` x `side` float32 matrices.
+/// One product costs 2·side³ FLOPs.
+pub fn time_matmul(side: i64, runs: usize) -> Timing {
+    let options = (Kind::Float, Device::Cpu);
+    let a = Tensor::randn([side, side], options);
+    let b = Tensor::randn([side, side], options);
+    measure(runs, || {
+        let _ = a.matmul(&b);
+    })
+}
+
+/// Model size, canvas and batch of a timed pass.
+#[derive(Clone, Copy)]
+pub struct Workload {
+    /// Name of the training profile these sizes come from.
+    pub profile: &'static str,
+    pub canvas: i64,
+    pub base_width: i64,
+    pub batch: i64,
+}
+
+/// Inputs and targets of a workload, random but fixed across runs.
+fn random_batch(workload: Workload) -> (Tensor, Tensor) {
+    let Workload { canvas, batch, .. } = workload;
+    let options = (Kind::Float, Device::Cpu);
+    let images = Tensor::randn([batch, 3, canvas, canvas], options);
+    let masks = Tensor::rand([batch, 1, canvas, canvas], options).round();
+    (images, masks)
+}
+
+/// Times `runs` inference passes: gradients off and `train` false, as the
+/// rotation sweep and the property checks call the model.
+pub fn time_forward(arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = build_with(&vars.root(), arch, workload.base_width, execution);
+    let (images, _) = random_batch(workload);
+    let _no_grad = tch::no_grad_guard();
+    measure(runs, || {
+        let _ = model.forward(&images, false);
+    })
+}
+
+/// Times `runs` training steps as the trainer runs them: forward pass,
+/// binary cross-entropy, backward pass and AdamW step.
+pub fn time_train_step(arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
+    let vars = nn::VarStore::new(Device::Cpu);
+    let model = build_with(&vars.root(), arch, workload.base_width, execution);
+    let (images, masks) = random_batch(workload);
+    let mut optimizer = match nn::AdamW::default().build(&vars, 1e-3) {
+        Ok(optimizer) => optimizer,
+        Err(error) => panic!("AdamW could not be built: {error}"),
+    };
+    measure(runs, || {
+        let logits = model.forward(&images, true);
+        let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&masks, None, None, Reduction::Mean);
+        optimizer.backward_step(&loss);
+    })
+}
+
+/// Returns forward FLOPs per image of a workload.
+pub fn forward_flops(arch: Arch, workload: Workload) -> f64 {
+    match forward_cost(arch, workload.base_width, workload.canvas) {
+        Ok(cost) => cost.flops() as f64,
+        Err(error) => panic!("invalid workload: {error}"),
+    }
+}
+
+/// The two passes of a model row.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Pass {
+    /// Gradients off, `train` false.
+    Inference,
+    /// Forward, backward and AdamW step.
+    TrainStep,
+}
+
+impl Pass {
+    /// Returns the name the report prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Pass::Inference => "inference",
+            Pass::TrainStep => "training step",
+        }
+    }
+
+    /// FLOPs counted per image: a training step as three forward passes.
+    pub fn flops(self, forward: f64) -> f64 {
+        match self {
+            Pass::Inference => forward,
+            Pass::TrainStep => 3.0 * forward,
+        }
+    }
+
+    /// Times `runs` passes of the model `arch` builds with `execution`.
+    pub fn time(self, arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
+        match self {
+            Pass::Inference => time_forward(arch, workload, execution, runs),
+            Pass::TrainStep => time_train_step(arch, workload, execution, runs),
+        }
+    }
+}
+
