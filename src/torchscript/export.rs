@@ -11,7 +11,7 @@ use super::description::{description_path, ModelDescription};
 use super::module::{torch_message, TorchScriptModel};
 use crate::error::{Error, Result};
 use crate::models::Predictor;
-use crate::training::{load_model, temporary_path, write_atomically};
+use crate::training::{load_model, write_atomically};
 
 /// Largest difference in foreground probability allowed between the
 /// exported file and the checkpoint. Both run the same libtorch kernels,
@@ -41,6 +41,12 @@ pub struct Export {
 /// takes only the canvas side the model was trained on. Any batch size
 /// works.
 pub fn export_torchscript(dir: &Path, out: &Path) -> Result<Export> {
+    if out.is_dir() {
+        return Err(Error::TorchScript {
+            path: out.to_path_buf(),
+            reason: "is a folder; give a file name such as model.pt".into(),
+        });
+    }
     let mut loaded = load_model(dir)?;
     // Traced weights become constants of the graph, which libtorch accepts
     // only for tensors that do not require gradients.
@@ -64,7 +70,11 @@ pub fn export_torchscript(dir: &Path, out: &Path) -> Result<Export> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
-    let temporary = temporary_path(out);
+    // libtorch names the archive's root after the part of the file name
+    // before a dot and rejects an empty one, such as that of `.tmp-model`,
+    // so the temporary name starts with the whole name: `model.partial`.
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = out.with_file_name(format!("{name}.partial"));
     module.save(&temporary).map_err(|e| Error::TorchScript {
         path: temporary.clone(),
         reason: format!("could not save the TorchScript file: {}", torch_message(&e)),

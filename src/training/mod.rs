@@ -9,7 +9,6 @@ mod profile;
 mod resume;
 mod trainer;
 
-pub(crate) use checkpoint::temporary_path;
 pub use checkpoint::{load_model, save_weights_atomically, write_atomically, LoadedModel, RunConfig, MODEL_FILE, CONFIG_FILE, METRICS_FILE};
 pub use metrics::{binarize_logits, iou_per_image, mean_iou};
 pub use adamw::{AdamW, AdamWConfig};

@@ -177,7 +177,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<bool> {
             .check(specs)
             .with_context(|| format!("checking {} against {}", args.model.display(), specs.display()))?;
         for outcome in &found {
-            eprintln!("{outcome}");
+            tell!("{outcome}");
         }
         outcomes.extend(found);
     }

@@ -81,7 +81,7 @@ pub fn evaluate_run(
         let result = evaluate_variant(&dir, data, split, sample_index, &angles, &mut |done| bar.set_position(done as u64))
             .with_context(|| format!("evaluating {}", dir.display()))?;
         bar.finish_and_clear();
-        eprintln!(
+        tell!(
             "{label}: validation IoU {:.4}, rotation consistency mean {:.4}, min {:.4} at {:.0} degrees ({:.0} s)",
             result.validation_iou,
             result.consistency.mean,

@@ -12,6 +12,15 @@ macro_rules! say {
     }};
 }
 
+/// Prints a line to standard error, ignoring a closed pipe, so that a
+/// long run goes on when the program reading its progress has exited.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod check;
 mod evaluate;
 mod export;
@@ -180,7 +189,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            tell!("error: {error:#}");
             ExitCode::from(2)
         }
     }

@@ -9,7 +9,7 @@ pub fn training_bar(label: String) -> impl FnMut(TrainEvent) {
     let mut bar: Option<ProgressBar> = None;
     move |event| match event {
         TrainEvent::Resumed { epoch } => {
-            eprintln!("{label}: resuming after epoch {epoch}");
+            tell!("{label}: resuming after epoch {epoch}");
         }
         TrainEvent::EpochStarted { epoch, epochs, batches } => {
             let new_bar = ProgressBar::new(batches as u64);
@@ -31,7 +31,7 @@ pub fn training_bar(label: String) -> impl FnMut(TrainEvent) {
             if let Some(bar) = bar.take() {
                 bar.finish_and_clear();
             }
-            eprintln!(
+            tell!(
                 "{label} epoch {}: loss {:.4}, train IoU {:.4}, validation IoU {:.4} ({:.0} s)",
                 metrics.epoch, metrics.train_loss, metrics.train_iou, metrics.validation_iou, metrics.seconds
             );

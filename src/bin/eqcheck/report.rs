@@ -50,7 +50,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
             };
             let name = loaded.config.variant_name();
             for spec in &specs {
-                eprintln!("checking {} on {name}", spec.spec.name);
+                tell!("checking {} on {name}", spec.spec.name);
                 checks.push(check_property(&subject, &name, &data, &split.validation, spec)?);
             }
         }
@@ -65,7 +65,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<()> {
         band: args.band,
         out: &out,
     };
-    let page = build_report(&inputs, &mut |step| eprintln!("report: {step}"))?;
+    let page = build_report(&inputs, &mut |step| tell!("report: {step}"))?;
     say!("report written to {}", page.display());
     say!("summary written to {}", out.join("summary.md").display());
     Ok(())

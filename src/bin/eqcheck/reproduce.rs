@@ -61,7 +61,7 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
 
     let (data, split, skipped) = load_data(&args.data.data, &profile, args.data.skip_bad)?;
     report_skipped(&skipped);
-    eprintln!(
+    tell!(
         "reproducing on {} training and {} validation images into {}",
         split.train.len(),
         split.validation.len(),

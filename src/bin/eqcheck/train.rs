@@ -65,12 +65,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         // Checked before the data loads, so a wrong option fails at once.
         check_resumable(&out, &config)?;
         if !out.join(STATE_FILE).exists() {
-            eprintln!("{}: no resume point in {}, so training starts afresh", config.variant_name(), out.display());
+            tell!("{}: no resume point in {}, so training starts afresh", config.variant_name(), out.display());
         }
     }
     let (data, split, skipped) = load_data(&args.data.data, &config.profile, args.data.skip_bad)?;
     report_skipped(&skipped);
-    eprintln!(
+    tell!(
         "training {} on {} images, validating on {}",
         config.variant_name(),
         split.train.len(),
@@ -105,8 +105,8 @@ pub fn report_skipped(skipped: &[eqcheck::Error]) {
     if skipped.is_empty() {
         return;
     }
-    eprintln!("skipped {}:", count(skipped.len(), "bad sample"));
+    tell!("skipped {}:", count(skipped.len(), "bad sample"));
     for error in skipped {
-        eprintln!("  {error}");
+        tell!("  {error}");
     }
 }
