@@ -54,7 +54,9 @@ fn finished_epochs(out: &Path) -> usize {
 }
 
 /// Starts a run, kills it with SIGKILL once `epochs` epochs have written
-/// their metrics, and returns how many had when it died.
+/// their metrics and a resume point exists, and returns how many had when
+/// it died. The resume point of the latest epoch may or may not be
+/// written by then, since the metrics come first.
 fn kill_after(data: &Path, out: &Path, resume: bool, epochs: usize) -> usize {
     let mut command = train_command(data, out);
     if resume {
@@ -62,7 +64,7 @@ fn kill_after(data: &Path, out: &Path, resume: bool, epochs: usize) -> usize {
     }
     let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
-    while finished_epochs(out) < epochs {
+    while finished_epochs(out) < epochs || !out.join("training-state.safetensors").exists() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
         assert!(Instant::now() < deadline, "no epoch finished within 5 minutes");
         std::thread::sleep(Duration::from_millis(5));
