@@ -1,10 +1,11 @@
 //! Benchmark report: how close the two U-Nets come to this machine's own
 //! float32 matrix-multiply rate, measured in one run. Run it with
-//! `cargo bench --bench ceiling`; it prints Markdown. It took 6.5 minutes
-//! on 2 cores that other builds kept busy (load average 3 to 4), and
-//! should take less on idle ones. The default-check section needs the dataset in
-//! EQCHECK_DATA and the committed models in reports/cpu, and is skipped
-//! with a note when either is missing.
+//! `cargo bench --bench ceiling`, or name sections to run only those
+//! (`-- sweep check`); it prints Markdown. The whole report took 5 minutes
+//! on 2 cores, most of it calm (load average 0.2 at start), and up to 11
+//! minutes while other builds kept them busy. The default-check section
+//! needs the dataset in EQCHECK_DATA and the committed models in
+//! reports/cpu, and is skipped with a note when either is missing.
 
 mod levers;
 mod machine;
@@ -47,11 +48,23 @@ const PAPER: Workload = Workload {
 
 const ARCHS: [Arch; 2] = [Arch::Unet, Arch::GroupUnet];
 
+/// Report sections in print order; naming some on the command line
+/// (`cargo bench --bench ceiling -- sweep check`) runs only those.
+const SECTIONS: [&str; 6] = ["memory", "ceiling", "models", "levers", "sweep", "check"];
+
 fn main() {
     if std::env::var_os(levers::GLIBC_DEFAULTS_VARIABLE).is_some() {
         levers::print_glibc_default_rows();
         return;
     }
+    // cargo passes --bench; every other argument names a section.
+    let requested: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if let Some(unknown) = requested.iter().find(|name| !SECTIONS.contains(&name.as_str())) {
+        eprintln!("unknown section {unknown:?}; expected some of {}", SECTIONS.join(", "));
+        std::process::exit(2);
+    }
+    let selected = |name: &str| requested.is_empty() || requested.iter().any(|r| r == name);
+
     let allocator = if eqcheck::allocator::keep_freed_tensor_memory() {
         "freed tensor memory kept (`allocator::keep_freed_tensor_memory`), except in the rows that say otherwise"
     } else {
@@ -59,7 +72,12 @@ fn main() {
     };
     let machine = Machine::current();
     println!("# Throughput against the matrix-multiply ceiling\n");
-    println!("- command: `{COMMAND}`");
+    let arguments = if requested.is_empty() {
+        String::new()
+    } else {
+        format!(" -- {}", requested.join(" "))
+    };
+    println!("- command: `{COMMAND}{arguments}`");
     println!("- CPU: {}, {} logical CPUs", machine.cpu_model, machine.logical_cpus);
     println!(
         "- libtorch {}, {} intra-op threads (`at::get_num_threads`)",
@@ -67,16 +85,32 @@ fn main() {
     );
     println!("- allocator: {allocator}");
     println!("- load average (1, 5, 15 min) at start: {}", load_average());
-    println!("- each time is the median of the stated runs, after one warm-up run\n");
+    println!(
+        "- runs follow one warm-up run. Rates and shares use the fastest run, which other processes \
+         can only slow down, and the median shows the spread\n"
+    );
 
     // Memory first, while no earlier workload has grown the heap that
     // later allocations would reuse without raising the peak.
-    report_memory();
-    let ceiling = report_ceiling();
-    report_models(ceiling);
-    levers::report(ceiling);
-    report_sweep();
-    report_check();
+    if selected("memory") {
+        report_memory();
+    }
+    // The model sections state their rates as shares of the ceiling.
+    if selected("ceiling") || selected("models") || selected("levers") {
+        let ceiling = report_ceiling();
+        if selected("models") {
+            report_models(ceiling);
+        }
+        if selected("levers") {
+            levers::report(ceiling);
+        }
+    }
+    if selected("sweep") {
+        report_sweep();
+    }
+    if selected("check") {
+        report_check();
+    }
     println!("Load average at the end: {}", load_average());
 }
 
@@ -88,14 +122,19 @@ fn gflops_per_second(flops: f64, seconds: f64) -> f64 {
 /// Prints the matrix-multiply section and returns the best rate, GFLOP/s.
 fn report_ceiling() -> f64 {
     println!("## Ceiling: float32 matrix multiply through libtorch\n");
-    println!("| product | runs | median (ms) | GFLOP/s |");
-    println!("|---|---:|---:|---:|");
+    println!("| product | runs | median (ms) | min (ms) | GFLOP/s |");
+    println!("|---|---:|---:|---:|---:|");
     let mut best = 0.0f64;
     for (side, runs) in [(2048i64, 20), (4096, 4)] {
         let timing = time_matmul(side, runs);
-        let rate = gflops_per_second(2.0 * (side * side * side) as f64, timing.median);
+        let rate = gflops_per_second(2.0 * (side * side * side) as f64, timing.min);
         best = best.max(rate);
-        println!("| {side} x {side} | {} | {:.1} | {rate:.1} |", timing.runs, 1e3 * timing.median);
+        println!(
+            "| {side} x {side} | {} | {:.1} | {:.1} | {rate:.1} |",
+            timing.runs,
+            1e3 * timing.median,
+            1e3 * timing.min
+        );
     }
     println!("\nCeiling: {best:.1} GFLOP/s, the faster of the two.\n");
     best
@@ -126,7 +165,7 @@ fn report_models(ceiling: f64) {
                 };
                 let timing = pass.time(arch, workload, Execution::default(), runs);
                 let batch = workload.batch as f64;
-                let rate = gflops_per_second(pass.flops(forward) * batch, timing.median);
+                let rate = gflops_per_second(pass.flops(forward) * batch, timing.min);
                 println!(
                     "| {arch} | {} | {} | {} | {} | {} | {:.2} | {} | {:.1} | {:.1} | {:.1} | {rate:.1} | {:.0}% |",
                     workload.profile,
@@ -138,7 +177,7 @@ fn report_models(ceiling: f64) {
                     timing.runs,
                     1e3 * timing.median,
                     1e3 * timing.min,
-                    batch / timing.median,
+                    batch / timing.min,
                     100.0 * rate / ceiling
                 );
             }

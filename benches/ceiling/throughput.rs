@@ -1,6 +1,8 @@
 //! Timed workloads: the float32 matrix multiply that sets the ceiling, and
 //! forward passes and training steps of the two U-Nets.
 
+use std::sync::mpsc;
+
 use eqcheck::models::{build_with, forward_cost, Arch, Execution};
 use tch::nn::{self, OptimizerConfig};
 use tch::{Device, Kind, Reduction, Tensor};
@@ -109,3 +111,51 @@ impl Pass {
     }
 }
 
+
+/// Times `runs` inference passes of one batch split across `replicas`
+/// worker threads, each with its own copy of the model and one libtorch
+/// thread: data parallelism in place of libtorch's intra-op threads. The
+/// copies have their own random weights, which changes no FLOP count.
+pub fn time_forward_replicas(arch: Arch, workload: Workload, execution: Execution, replicas: usize, runs: usize) -> Timing {
+    let replicas = replicas.max(1);
+    let share = (workload.batch as usize).div_ceil(replicas) as i64;
+    let (images, _) = random_batch(workload);
+    let (done_sender, done_receiver) = mpsc::channel::<()>();
+    let mut workers = Vec::with_capacity(replicas);
+    for _ in 0..replicas {
+        let (sender, receiver) = mpsc::channel::<Tensor>();
+        let done = done_sender.clone();
+        let handle = std::thread::spawn(move || {
+            // libtorch's thread count is per calling thread under OpenMP.
+            tch::set_num_threads(1);
+            let vars = nn::VarStore::new(Device::Cpu);
+            let model = build_with(&vars.root(), arch, workload.base_width, execution);
+            let _no_grad = tch::no_grad_guard();
+            for part in receiver {
+                let _ = model.forward(&part, false);
+                if done.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        workers.push((sender, handle));
+    }
+    let timing = measure(runs, || {
+        let mut sent = 0;
+        for (index, (sender, _)) in workers.iter().enumerate() {
+            let start = index as i64 * share;
+            let length = share.min(workload.batch - start);
+            if length > 0 && sender.send(images.narrow(0, start, length).copy()).is_ok() {
+                sent += 1;
+            }
+        }
+        for _ in 0..sent {
+            let _ = done_receiver.recv();
+        }
+    });
+    for (sender, handle) in workers {
+        drop(sender);
+        let _ = handle.join();
+    }
+    timing
+}

@@ -40,19 +40,44 @@ pub fn rotate(x: &Tensor, angle_deg: f64, interpolation: Interpolation) -> Tenso
         return x.shallow_clone();
     }
     let size = x.size();
-    let (batch, height, width) = (size[0], size[2] as f64, size[3] as f64);
-    // The matrix of `rotate_each` at scale 1, computed on the host in the
-    // same float32 steps. This creates one small tensor in place of a
-    // dozen tensor operations, each with libtorch's dispatch overhead, on
-    // the path that property checks call once or more per case.
+    let (batch, height, width) = (size[0], size[2], size[3]);
+    // The matrix of `rotate_each` at scale 1, in the same float32 steps
+    // but on the host, like the grid below: property checks rotate single
+    // images several times per case, where a dozen small tensor operations
+    // would cost more than the sampling.
     // NOTE: Rust's sin and cos may differ from libtorch's vectorised ones
     // in the last bit, which moves a sampling point by about 1e-7 pixels.
     let radians = angle_deg as f32 * (std::f64::consts::PI / 180.0) as f32;
     let (sin, cos) = radians.sin_cos();
-    let matrix = [cos, -sin * (height / width) as f32, 0.0, sin * (width / height) as f32, cos, 0.0];
-    let values: Vec<f32> = (0..batch).flat_map(|_| matrix).collect();
-    let theta = Tensor::from_slice(&values).view([batch, 2, 3]).to_device(x.device());
-    sample_affine(x, &theta.to_kind(x.kind()), interpolation)
+    let aspect = height as f32 / width as f32;
+    let matrix = [cos, -sin * aspect, 0.0, sin / aspect, cos, 0.0];
+    let grid = affine_grid(&matrix, height, width)
+        .to_device(x.device())
+        .to_kind(x.kind())
+        .expand([batch, height, width, 2], false);
+    x.grid_sampler(&grid, interpolation.mode(), PADDING_ZEROS, false)
+}
+
+/// Returns the sampling grid `[1, H, W, 2]` that `affine_grid_generator`
+/// makes, with `align_corners` false, for one row-major 2 x 3 matrix in
+/// normalised coordinates. libtorch computes that grid as a batched matrix
+/// product with an inner dimension of 3, which MKL runs on a slow path: in
+/// a `perf` profile of `eqcheck check` it took most of each single-image
+/// rotation. On the host it is two multiply-adds per pixel.
+fn affine_grid(matrix: &[f32; 6], height: i64, width: i64) -> Tensor {
+    // Pixel centres in normalised coordinates, as affine_grid_generator's
+    // base grid places them: (2i + 1) / n - 1 for pixel i of n.
+    let centre = |i: i64, n: i64| (2 * i + 1) as f32 / n as f32 - 1.0;
+    let mut values = Vec::with_capacity((height * width * 2) as usize);
+    for row in 0..height {
+        let y = centre(row, height);
+        for column in 0..width {
+            let x = centre(column, width);
+            values.push(matrix[0] * x + matrix[1] * y + matrix[2]);
+            values.push(matrix[3] * x + matrix[4] * y + matrix[5]);
+        }
+    }
+    Tensor::from_slice(&values).view([1, height, width, 2])
 }
 
 /// Rotates item i of `x` (`[batch, channels, H, W]`) by `angles_deg[i]`
