@@ -15,19 +15,10 @@ const EPOCHS: &str = "6";
 /// Copies every 16th sample of the real dataset (52 images over all ten
 /// species) into a folder under `root`.
 fn small_dataset(root: &Path) -> PathBuf {
-    let mut ids: Vec<String> = std::fs::read_dir(common::dataset_dir().join("images"))
-        .unwrap()
-        .filter_map(|entry| {
-            let name = entry.unwrap().file_name().into_string().ok()?;
-            name.strip_suffix(".png").map(str::to_string)
-        })
-        .collect();
-    ids.sort();
-    let picked: Vec<&str> = ids.iter().step_by(16).map(String::as_str).collect();
-    common::copy_samples(root, &picked)
+    common::copy_every(root, 16)
 }
 
-/// The `eqcheck train` command of a small, fast run into `out`.
+/// Builds the `eqcheck train` command of a small, fast run into `out`.
 fn train_command(data: &Path, out: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_eqcheck"));
     command

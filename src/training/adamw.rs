@@ -172,7 +172,7 @@ mod tests {
             .reshape([rows, cols])
     }
 
-    /// A linear layer with fixed initial weights.
+    /// Builds a linear layer with fixed initial weights.
     fn linear(vars: &nn::VarStore, inputs: i64, outputs: i64) -> nn::Linear {
         let layer = nn::linear(vars.root() / "fc", inputs, outputs, Default::default());
         tch::no_grad(|| {
@@ -221,7 +221,7 @@ mod tests {
         let theirs = train_linear(50, false);
         let gap = (&ours - &theirs).abs().max().double_value(&[]);
         assert!(gap < 1e-5, "weights differ by {gap}");
-        // The run must have moved the weights, or the comparison says nothing.
+        // The run must have moved the weights, or the comparison proves nothing.
         let start = train_linear(0, true);
         assert!((&ours - &start).abs().max().double_value(&[]) > 0.1);
     }
@@ -267,6 +267,7 @@ mod tests {
         named.remove("adamw.v.fc.weight");
         let error = optimizer.restore(&named, std::path::Path::new("run/state.safetensors")).unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("run/state.safetensors") && text.contains("adamw.v.fc.weight"), "{text}");
+        assert!(text.contains("run/state.safetensors"), "{text}");
+        assert!(text.contains("adamw.v.fc.weight"), "{text}");
     }
 }

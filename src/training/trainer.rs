@@ -45,7 +45,7 @@ pub struct EpochMetrics {
     pub seconds: f64,
 }
 
-/// How a training run begins.
+/// The starting point of a training run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     /// From freshly initialised weights, replacing what the folder holds.

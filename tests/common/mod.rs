@@ -18,6 +18,18 @@ pub fn dataset_dir() -> PathBuf {
     dir
 }
 
+/// Copies every `step`-th sample of the real dataset, in id order, into a
+/// new dataset folder under `root`, and returns that folder.
+pub fn copy_every(root: &Path, step: usize) -> PathBuf {
+    let mut ids: Vec<String> = std::fs::read_dir(dataset_dir().join("images"))
+        .unwrap()
+        .filter_map(|entry| entry.unwrap().file_name().into_string().ok()?.strip_suffix(".png").map(str::to_string))
+        .collect();
+    ids.sort();
+    let picked: Vec<&str> = ids.iter().step_by(step).map(String::as_str).collect();
+    copy_samples(root, &picked)
+}
+
 /// Copies the image and mask of each id from the real dataset into a new
 /// dataset folder under `root`, and returns that folder.
 pub fn copy_samples(root: &Path, ids: &[&str]) -> PathBuf {
