@@ -1,12 +1,13 @@
 //! Forward-pass and training-step throughput of both architectures, with
 //! criterion. Benchmark ids encode the pass, model, canvas side, batch
-//! size and execution, for example `forward/group-unet/c96/b16/default`.
+//! size and execution, for example `forward/group-unet/c144/b16/default`.
 //! `cargo bench --bench ceiling` prints the same workloads as a share of
 //! the machine's matmul rate.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eqcheck::models::{build_with, Arch, Execution};
-use tch::nn::{self, OptimizerConfig};
+use eqcheck::training::{AdamW, AdamWConfig, Profile, ProfileName};
+use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// Canvas side, base width and batch of a timed pass.
@@ -16,20 +17,26 @@ struct Workload {
     batch: i64,
 }
 
-/// The `cpu` profile (P = 96, width 8) with its training batch.
-const CPU: Workload = Workload {
-    canvas: 96,
-    base_width: 8,
-    batch: 16,
-};
+/// Sizes of a profile's preset, with `batch` images per pass.
+fn workload(name: ProfileName, batch: i64) -> Workload {
+    let profile = Profile::preset(name);
+    Workload {
+        canvas: profile.canvas,
+        base_width: profile.base_width,
+        batch,
+    }
+}
 
-/// The `paper` profile (P = 384, width 32) with one image, so that ten
-/// samples fit in a few minutes.
-const PAPER: Workload = Workload {
-    canvas: 384,
-    base_width: 32,
-    batch: 1,
-};
+/// The `cpu` profile with its training batch.
+fn cpu() -> Workload {
+    workload(ProfileName::Cpu, Profile::preset(ProfileName::Cpu).batch_size as i64)
+}
+
+/// The `paper` profile with one image, so that ten samples fit in a few
+/// minutes.
+fn paper() -> Workload {
+    workload(ProfileName::Paper, 1)
+}
 
 fn executions() -> [(&'static str, Execution); 2] {
     [("baseline", Execution::BASELINE), ("default", Execution::default())]
@@ -44,7 +51,7 @@ fn forward(c: &mut Criterion) {
     eqcheck::allocator::keep_freed_tensor_memory();
     let mut group = c.benchmark_group("forward");
     group.sample_size(10);
-    for workload in [CPU, PAPER] {
+    for workload in [cpu(), paper()] {
         group.throughput(Throughput::Elements(workload.batch as u64));
         for arch in [Arch::Unet, Arch::GroupUnet] {
             for (name, execution) in executions() {
@@ -63,19 +70,20 @@ fn forward(c: &mut Criterion) {
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train-step");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(CPU.batch as u64));
+    let cpu = cpu();
+    group.throughput(Throughput::Elements(cpu.batch as u64));
     for arch in [Arch::Unet, Arch::GroupUnet] {
         for (name, execution) in executions() {
             let vars = nn::VarStore::new(Device::Cpu);
-            let model = build_with(&vars.root(), arch, CPU.base_width, execution);
-            let mut optimizer = nn::AdamW::default().build(&vars, 1e-3).expect("optimizer");
-            let x = Tensor::randn([CPU.batch, 3, CPU.canvas, CPU.canvas], (Kind::Float, Device::Cpu));
-            let target = Tensor::rand([CPU.batch, 1, CPU.canvas, CPU.canvas], (Kind::Float, Device::Cpu)).round();
-            group.bench_function(id(arch, &CPU, name), |b| {
+            let model = build_with(&vars.root(), arch, cpu.base_width, execution);
+            let mut optimizer = AdamW::new(&vars, AdamWConfig::default());
+            let x = Tensor::randn([cpu.batch, 3, cpu.canvas, cpu.canvas], (Kind::Float, Device::Cpu));
+            let target = Tensor::rand([cpu.batch, 1, cpu.canvas, cpu.canvas], (Kind::Float, Device::Cpu)).round();
+            group.bench_function(id(arch, &cpu, name), |b| {
                 b.iter(|| {
                     let logits = model.forward(&x, true);
                     let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::Mean);
-                    optimizer.backward_step(&loss);
+                    optimizer.backward_step(&loss, 1e-3);
                 })
             });
         }

@@ -12,7 +12,7 @@ use std::process::Command;
 use eqcheck::models::{Arch, Execution};
 
 use super::throughput::{forward_flops, time_forward_replicas, Pass};
-use super::{gflops_per_second, ARCHS, CPU};
+use super::{cpu, gflops_per_second, ARCHS};
 
 /// Set (to any value) in the environment of the child run that measures
 /// under glibc's default allocator settings.
@@ -72,9 +72,10 @@ struct Row {
 /// copy per libtorch thread.
 fn measure(allocator: &str, settings: &[Setting], with_replicas: bool) -> Vec<Row> {
     let default_threads = tch::get_num_threads();
+    let workload = cpu();
     let mut rows = Vec::new();
     for arch in ARCHS {
-        let forward = forward_flops(arch, CPU);
+        let forward = forward_flops(arch, workload);
         for pass in [Pass::Inference, Pass::TrainStep] {
             for &(label, execution, threads) in settings {
                 let no_effect = execution == CACHE_ONLY && (pass == Pass::TrainStep || arch == Arch::Unet);
@@ -84,7 +85,7 @@ fn measure(allocator: &str, settings: &[Setting], with_replicas: bool) -> Vec<Ro
                 let threads = if threads > 0 { threads } else { default_threads };
                 let runs = if pass == Pass::Inference { 10 } else { 5 };
                 tch::set_num_threads(threads);
-                let timing = pass.time(arch, CPU, execution, runs);
+                let timing = pass.time(arch, workload, execution, runs);
                 tch::set_num_threads(default_threads);
                 rows.push(Row {
                     arch: arch.to_string(),
@@ -94,12 +95,12 @@ fn measure(allocator: &str, settings: &[Setting], with_replicas: bool) -> Vec<Ro
                     threads,
                     median_seconds: timing.median,
                     min_seconds: timing.min,
-                    batch_flops: pass.flops(forward) * CPU.batch as f64,
+                    batch_flops: pass.flops(forward) * workload.batch as f64,
                 });
             }
             if with_replicas && pass == Pass::Inference {
                 let replicas = default_threads.max(1) as usize;
-                let timing = time_forward_replicas(arch, CPU, Execution::default(), replicas, 10);
+                let timing = time_forward_replicas(arch, workload, Execution::default(), replicas, 10);
                 rows.push(Row {
                     arch: arch.to_string(),
                     pass: pass.label().to_string(),
@@ -108,7 +109,7 @@ fn measure(allocator: &str, settings: &[Setting], with_replicas: bool) -> Vec<Ro
                     threads: 1,
                     median_seconds: timing.median,
                     min_seconds: timing.min,
-                    batch_flops: pass.flops(forward) * CPU.batch as f64,
+                    batch_flops: pass.flops(forward) * workload.batch as f64,
                 });
             }
         }
@@ -165,7 +166,11 @@ fn parse_row(line: &str) -> Result<Row, String> {
 /// the first row of each model and pass: glibc's defaults with the
 /// baseline execution.
 pub fn report(ceiling: f64) {
-    println!("## Levers at the cpu canvas (P = 96, width 8, batch 16)\n");
+    let workload = cpu();
+    println!(
+        "## Levers at the cpu canvas (P = {}, width {}, batch {})\n",
+        workload.canvas, workload.base_width, workload.batch
+    );
     println!(
         "One change at a time. Allocator: glibc's defaults, or `allocator::keep_freed_tensor_memory` \
          as the CLI and these benchmarks set it. Bank caching changes group U-Net inference only.\n"
@@ -180,7 +185,7 @@ pub fn report(ceiling: f64) {
     rows.extend(measure(KEPT, &kept_memory_settings(), true));
 
     println!(
-        "| model | pass | allocator | execution | threads | median (ms) | min (ms) | GFLOP/s | share of matmul \
+        "| model | pass | allocator | execution | threads | median (ms) | min (ms) | GFLOP/s | share of ceiling \
          | speed-up |"
     );
     println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|");

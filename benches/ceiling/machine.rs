@@ -5,6 +5,9 @@ pub struct Machine {
     /// `model name` of the first processor in /proc/cpuinfo, as lscpu
     /// prints it.
     pub cpu_model: String,
+    /// `cpu family` and `model` of the first processor, which tell apart
+    /// CPU generations that share a model name.
+    pub cpu_generation: String,
     pub logical_cpus: usize,
     /// libtorch's intra-op thread count (`at::get_num_threads`).
     pub torch_threads: i32,
@@ -15,17 +18,21 @@ pub struct Machine {
 impl Machine {
     /// Describes the machine this process runs on.
     pub fn current() -> Self {
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|text| {
-                text.lines()
-                    .find(|line| line.starts_with("model name"))
-                    .and_then(|line| line.split_once(':'))
-                    .map(|(_, value)| value.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown CPU".to_string());
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |name: &str| {
+            cpuinfo
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(key, _)| key.trim() == name)
+                .map(|(_, value)| value.trim().to_string())
+        };
+        let cpu_generation = match (field("cpu family"), field("model")) {
+            (Some(family), Some(model)) => format!("family {family}, model {model}"),
+            _ => "family unknown".to_string(),
+        };
         Machine {
-            cpu_model,
+            cpu_model: field("model name").unwrap_or_else(|| "unknown CPU".to_string()),
+            cpu_generation,
             logical_cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
             torch_threads: tch::get_num_threads(),
             libtorch_version: option_env!("EQCHECK_LIBTORCH_VERSION").unwrap_or("unknown"),

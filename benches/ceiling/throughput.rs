@@ -3,31 +3,84 @@
 
 use std::sync::mpsc;
 
-use eqcheck::models::{build_with, forward_cost, Arch, Execution};
-use tch::nn::{self, OptimizerConfig};
+use eqcheck::models::{build_with, forward_cost, to_channels_last, Arch, Execution};
+use eqcheck::training::{AdamW, AdamWConfig, Profile, ProfileName};
+use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
 use super::timing::{measure, Timing};
 
-/// Times `runs` products of two random `side` x `side` float32 matrices.
-/// One product costs 2·side³ FLOPs.
-pub fn time_matmul(side: i64, runs: usize) -> Timing {
-    let options = (Kind::Float, Device::Cpu);
-    let a = Tensor::randn([side, side], options);
-    let b = Tensor::randn([side, side], options);
-    measure(runs, || {
-        let _ = a.matmul(&b);
-    })
+/// The two routes by which libtorch multiplies float32 matrices on a CPU.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Product {
+    /// `Tensor::matmul`, which libtorch hands to its BLAS (MKL in the
+    /// PyPI wheel).
+    Matmul,
+    /// The same product as a 1x1 convolution over `side` channels and
+    /// `side` pixels, which libtorch hands to oneDNN, the library that also
+    /// runs the models' convolutions.
+    Convolution,
+}
+
+impl Product {
+    /// Returns the name the report prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Product::Matmul => "`matmul` (BLAS)",
+            Product::Convolution => "1x1 convolution (oneDNN)",
+        }
+    }
+
+    /// Times `runs` products of two random `side` x `side` float32
+    /// matrices. One product costs 2·side³ FLOPs either way.
+    pub fn time(self, side: i64, runs: usize) -> Timing {
+        let options = (Kind::Float, Device::Cpu);
+        match self {
+            Product::Matmul => {
+                let a = Tensor::randn([side, side], options);
+                let b = Tensor::randn([side, side], options);
+                measure(runs, || {
+                    let _ = a.matmul(&b);
+                })
+            }
+            Product::Convolution => {
+                // `side` pixels laid out as a 64-wide image, in the
+                // channels-last layout the models run in.
+                let pixels = to_channels_last(&Tensor::randn([1, side, side / 64, 64], options));
+                let weights = Tensor::randn([side, side, 1, 1], options);
+                let _no_grad = tch::no_grad_guard();
+                measure(runs, || {
+                    let _ = pixels.conv2d::<Tensor>(&weights, None, [1, 1], [0, 0], [1, 1], 1);
+                })
+            }
+        }
+    }
 }
 
 /// Model size, canvas and batch of a timed pass.
 #[derive(Clone, Copy)]
 pub struct Workload {
-    /// Name of the training profile these sizes come from.
-    pub profile: &'static str,
+    /// The training profile these sizes come from.
+    pub profile: ProfileName,
+    /// Side S of the images before padding.
+    pub side: i64,
     pub canvas: i64,
     pub base_width: i64,
     pub batch: i64,
+}
+
+impl Workload {
+    /// Sizes of a profile's preset, with `batch` images per pass.
+    pub fn of(name: ProfileName, batch: i64) -> Self {
+        let profile = Profile::preset(name);
+        Workload {
+            profile: name,
+            side: profile.side,
+            canvas: profile.canvas,
+            base_width: profile.base_width,
+            batch,
+        }
+    }
 }
 
 /// Inputs and targets of a workload, random but fixed across runs.
@@ -52,19 +105,17 @@ pub fn time_forward(arch: Arch, workload: Workload, execution: Execution, runs: 
 }
 
 /// Times `runs` training steps as the trainer runs them: forward pass,
-/// binary cross-entropy, backward pass and AdamW step.
+/// binary cross-entropy, backward pass and a step of the trainer's own
+/// AdamW.
 pub fn time_train_step(arch: Arch, workload: Workload, execution: Execution, runs: usize) -> Timing {
     let vars = nn::VarStore::new(Device::Cpu);
     let model = build_with(&vars.root(), arch, workload.base_width, execution);
     let (images, masks) = random_batch(workload);
-    let mut optimizer = match nn::AdamW::default().build(&vars, 1e-3) {
-        Ok(optimizer) => optimizer,
-        Err(error) => panic!("AdamW could not be built: {error}"),
-    };
+    let mut optimizer = AdamW::new(&vars, AdamWConfig::default());
     measure(runs, || {
         let logits = model.forward(&images, true);
         let loss = logits.binary_cross_entropy_with_logits::<Tensor>(&masks, None, None, Reduction::Mean);
-        optimizer.backward_step(&loss);
+        optimizer.backward_step(&loss, 1e-3);
     })
 }
 
@@ -91,6 +142,25 @@ impl Pass {
         match self {
             Pass::Inference => "inference",
             Pass::TrainStep => "training step",
+        }
+    }
+
+    /// Smallest share of the ceiling this pass should reach.
+    pub fn target(self) -> f64 {
+        match self {
+            Pass::Inference => 0.80,
+            Pass::TrainStep => 0.70,
+        }
+    }
+
+    /// Says whether `share` of the ceiling meets the target, or by how
+    /// many percentage points it falls short.
+    pub fn verdict(self, share: f64) -> String {
+        let target = self.target();
+        if share >= target {
+            format!("{:.0}%: met", 100.0 * target)
+        } else {
+            format!("{:.0}%: missed by {:.0} points", 100.0 * target, 100.0 * (target - share))
         }
     }
 
