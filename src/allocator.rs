@@ -6,7 +6,7 @@
 //! kernel, so each forward pass page-faults and zero-fills its activations
 //! again. Profiled with `perf` on a 2-core AMD EPYC (libtorch 2.13.0, one
 //! thread), that kernel work was about 20% of a plain U-Net forward pass
-//! at the cpu profile's canvas (P = 96, batch 16), and about 4% after
+//! on a 96 x 96 canvas with batch 16, and about 4% after
 //! [`keep_freed_tensor_memory`].
 
 /// Largest block served from the heap instead of a fresh mapping: glibc's

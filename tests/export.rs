@@ -187,20 +187,26 @@ fn exported_group_unet_gives_native_property_outcomes() {
 
 #[test]
 fn exported_file_loads_in_pytorch() {
-    let path = pair("unet-minimal").exported_path.clone();
+    // A traced file keeps the canvas it was traced on.
+    let (path, canvas) = {
+        let pair = pair("unet-minimal");
+        (pair.exported_path.clone(), pair.exported.canvas.canvas)
+    };
     let script = "import sys, torch\n\
+                  side = int(sys.argv[2])\n\
                   model = torch.jit.load(sys.argv[1])\n\
-                  out = model(torch.zeros(3, 3, 96, 96))\n\
+                  out = model(torch.zeros(3, 3, side, side))\n\
                   print(list(out.shape))";
     let output = Command::new("python")
         .arg("-c")
         .arg(script)
         .arg(&path)
+        .arg(canvas.to_string())
         .output()
         .expect("`python` with PyTorch must be on PATH; run the tests through ./run-tests");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(stdout.trim(), "[3, 1, 96, 96]");
+    assert_eq!(stdout.trim(), format!("[3, 1, {canvas}, {canvas}]"));
 }
 
 #[test]

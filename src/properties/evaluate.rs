@@ -205,11 +205,8 @@ impl<'a> Evaluator<'a> {
             let probabilities = self.predict(&Tensor::cat(&inputs, 0))?;
             match self.subject.model.task() {
                 Task::Segmentation => {
-                    for (i, values) in chunk.iter().enumerate() {
-                        let predicted = probabilities.narrow(0, i as i64, 1);
-                        let metric = self.score_mask(&predicted, &reference, values)?;
-                        scores.push(CaseScore { metric, classes: None });
-                    }
+                    let metrics = self.score_masks(&probabilities, &reference, chunk)?;
+                    scores.extend(metrics.into_iter().map(|metric| CaseScore { metric, classes: None }));
                 }
                 Task::Classification => {
                     for (metric, classes) in top1_stability(&probabilities, &reference) {
@@ -225,16 +222,31 @@ impl<'a> Evaluator<'a> {
         Ok(scores)
     }
 
-    /// Scores the mask probabilities predicted for one case against the
-    /// reference mask.
-    fn score_mask(&self, predicted: &Tensor, reference: &Tensor, values: &[f64]) -> Result<f64> {
+    /// Scores the mask probabilities `[cases, 1, P, P]` predicted for a
+    /// chunk of cases against the reference mask, with one metric call for
+    /// the whole chunk.
+    fn score_masks(&self, predicted: &Tensor, reference: &Tensor, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
         let predicted = match self.spec.relation {
-            Relation::Equivariance => self.untransform(predicted, values, Interpolation::Bilinear),
+            Relation::Equivariance => {
+                let back: Vec<Tensor> = cases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, values)| self.untransform(&predicted.narrow(0, i as i64, 1), values, Interpolation::Bilinear))
+                    .collect();
+                Tensor::cat(&back, 0)
+            }
             Relation::Invariance => predicted.shallow_clone(),
         };
-        let valid = self.valid_pixels(values);
-        let binary = predicted.gt(0.5).to_kind(Kind::Float);
-        Ok(self.spec.metric.score(&binary, reference, &valid)?.double_value(&[0]))
+        let valid = if self.spec.has_geometry() {
+            let valid: Vec<Tensor> = cases.iter().map(|values| self.valid_pixels(values)).collect();
+            Tensor::cat(&valid, 0)
+        } else {
+            // Photometric transforms move no pixel, so the whole image
+            // counts for every case.
+            self.area.expand([cases.len() as i64, -1, -1, -1], false)
+        };
+        let metrics = self.spec.metric.score(&predicted, reference, &valid)?;
+        Ok(Vec::<f64>::try_from(metrics.to_kind(Kind::Double))?)
     }
 
     /// Scores an identity model, one that returns the ground truth, under

@@ -6,8 +6,8 @@
 //! `.toml` appended (`model.pt.toml`), and every key is optional:
 //!
 //! ```toml
-//! side = 64                          # images are resized to side x side ...
-//! canvas = 96                        # ... and zero-padded, centred, to canvas x canvas
+//! side = 96                          # images are resized to side x side ...
+//! canvas = 144                       # ... and zero-padded, centred, to canvas x canvas
 //! channel_order = "rgb"              # or "bgr"
 //! value_range = [0.0, 1.0]           # input values for black and white
 //! mean = [0.485, 0.456, 0.406]       # per channel, in the model's channel order
@@ -259,7 +259,7 @@ mod tests {
     fn empty_description_gets_the_crate_defaults() {
         let description = ModelDescription::parse("", Path::new("x.toml")).unwrap();
         assert_eq!(description, ModelDescription::default());
-        assert_eq!(description.canvas, 96);
+        assert_eq!(description.canvas, 144);
         assert_eq!(description.output, OutputKind::MaskLogits);
     }
 

@@ -49,11 +49,11 @@ struct DescriptionArgs {
     #[arg(long)]
     description: Option<PathBuf>,
 
-    /// Side, in pixels, that images are resized to before padding [default: 64].
+    /// Side, in pixels, that images are resized to before padding [default: 96].
     #[arg(long)]
     side: Option<i64>,
 
-    /// Side, in pixels, of the square canvas the model takes; at least side * sqrt(2) [default: 96].
+    /// Side, in pixels, of the square canvas the model takes; at least side * sqrt(2) [default: 144].
     #[arg(long)]
     canvas: Option<i64>,
 
