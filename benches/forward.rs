@@ -17,7 +17,7 @@ struct Workload {
     batch: i64,
 }
 
-/// Sizes of a profile's preset, with `batch` images per pass.
+/// Returns the sizes of a profile's preset, with `batch` images per pass.
 fn workload(name: ProfileName, batch: i64) -> Workload {
     let profile = Profile::preset(name);
     Workload {
@@ -27,13 +27,13 @@ fn workload(name: ProfileName, batch: i64) -> Workload {
     }
 }
 
-/// The `cpu` profile with its training batch.
+/// Returns the sizes of the `cpu` profile with its training batch.
 fn cpu() -> Workload {
     workload(ProfileName::Cpu, Profile::preset(ProfileName::Cpu).batch_size as i64)
 }
 
-/// The `paper` profile with one image, so that ten samples fit in a few
-/// minutes.
+/// Returns the sizes of the `paper` profile with one image, so that ten
+/// samples fit in a few minutes.
 fn paper() -> Workload {
     workload(ProfileName::Paper, 1)
 }

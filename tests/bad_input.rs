@@ -74,6 +74,18 @@ fn missing_folder_and_a_file_instead_of_a_folder_are_named() {
 }
 
 #[test]
+fn out_path_file_rejected_early() {
+    let root = tempfile::tempdir().unwrap();
+    let out = root.path().join("run.txt");
+    std::fs::write(&out, "kept").unwrap();
+    // No dataset is needed: the output path is checked first.
+    let (code, stderr) = train(&root.path().join("no-such-dataset"), &out, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("run.txt: --out names a run folder"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "kept");
+}
+
+#[test]
 fn image_without_mask_is_named() {
     let root = tempfile::tempdir().unwrap();
     let data = small_dataset(root.path());
@@ -221,23 +233,50 @@ fn poisoned_model(root: &Path, value: f64) -> PathBuf {
 #[test]
 fn non_finite_model_output_names_the_model() {
     let root = tempfile::tempdir().unwrap();
-    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("properties/ci/rotation-consistency.toml");
     for value in [f64::NAN, f64::INFINITY] {
         let model = poisoned_model(root.path(), value);
-        let output = Command::new(env!("CARGO_BIN_EXE_eqcheck"))
-            .arg("check")
-            .arg("--model")
-            .arg(&model)
-            .arg("--out")
-            .arg(root.path().join("out"))
-            .arg(&spec)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let (code, stderr) = check_model(&model, &root.path().join("out"));
+        assert_eq!(code, Some(2), "{stderr}");
         assert!(stderr.contains(&model.display().to_string()), "{stderr}");
         assert!(stderr.contains("not finite"), "{stderr}");
     }
+}
+
+/// Runs `eqcheck check` on `model` with the CI rotation spec and returns
+/// the exit code and stderr.
+fn check_model(model: &Path, out: &Path) -> (Option<i32>, String) {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("properties/ci/rotation-consistency.toml");
+    let output = Command::new(env!("CARGO_BIN_EXE_eqcheck"))
+        .arg("check")
+        .arg("--model")
+        .arg(model)
+        .arg("--out")
+        .arg(out)
+        .arg(&spec)
+        .output()
+        .unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn bad_run_config_named() {
+    let root = tempfile::tempdir().unwrap();
+    let model = poisoned_model(root.path(), 0.0);
+    let config_path = model.join("config.json");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let edited = config.replacen("\"side\": 96", "\"side\": 100000", 1);
+    assert_ne!(edited, config, "the committed config should hold \"side\": 96");
+    std::fs::write(&config_path, edited).unwrap();
+    let (code, stderr) = check_model(&model, &root.path().join("out"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&config_path.display().to_string()), "{stderr}");
+    assert!(stderr.contains("side = 100000"), "{stderr}");
+
+    std::fs::remove_file(&config_path).unwrap();
+    let (code, stderr) = check_model(&model, &root.path().join("out"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&config_path.display().to_string()), "{stderr}");
+    assert!(stderr.contains("run config not found"), "{stderr}");
 }
 
 #[test]

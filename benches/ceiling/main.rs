@@ -29,13 +29,13 @@ use throughput::{forward_flops, Pass, Product, Workload};
 
 const COMMAND: &str = "cargo bench --bench ceiling";
 
-/// Sizes of the `cpu` training profile with its training batch.
+/// Returns the sizes of the `cpu` training profile with its training batch.
 fn cpu() -> Workload {
     Workload::of(ProfileName::Cpu, Profile::preset(ProfileName::Cpu).batch_size as i64)
 }
 
-/// Sizes of the `paper` profile with one image, so that its training
-/// steps fit in the report's few minutes.
+/// Returns the sizes of the `paper` profile with one image, so that its
+/// training steps fit in the report's few minutes.
 fn paper() -> Workload {
     Workload::of(ProfileName::Paper, 1)
 }
@@ -166,7 +166,10 @@ fn report_models(ceiling: Ceiling) {
         "FLOPs count convolutions only, 2·Cin·Cout·k²·H·W each (`models::forward_cost`). A \
          group convolution counts as libtorch executes it, with the expanded filter bank of \
          four rotated copies. A training step (forward, backward, AdamW step) counts as 3x the \
-         forward FLOPs. Default `Execution` (channels-last, cached filter banks).\n"
+         forward FLOPs. Default `Execution` (channels-last, cached filter banks). The targets \
+         are the project's: inference at 80% of the ceiling or more, a training step at 70% or \
+         more. A share of `matmul` above 100% means the pass beats libtorch's own `matmul` of a \
+         large square product, which happens where that route is the slower one.\n"
     );
     println!(
         "| model | profile | canvas | width | batch | pass | forward GFLOP/image | runs | median (ms) \

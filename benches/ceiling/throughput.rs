@@ -70,7 +70,7 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Sizes of a profile's preset, with `batch` images per pass.
+    /// Returns the sizes of a profile's preset, with `batch` images per pass.
     pub fn of(name: ProfileName, batch: i64) -> Self {
         let profile = Profile::preset(name);
         Workload {

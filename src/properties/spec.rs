@@ -77,6 +77,13 @@ const MAX_GEOMETRIC_EXTENT: f64 = 720.0;
 /// same reason.
 const MAX_TRANSLATION: f64 = 1024.0;
 
+/// Largest blur accepted, as a standard deviation in pixels: the kernel
+/// spans six of them, so the cost of a case grows with the value.
+const MAX_BLUR: f64 = 64.0;
+/// Largest Gaussian noise accepted, as a standard deviation in the units
+/// of pixel values in [0, 1]. Far beyond 1, every pixel is noise already.
+const MAX_NOISE: f64 = 10.0;
+
 /// A property as read from its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,7 +189,13 @@ impl PropertySpec {
         }
         for (i, transform) in self.transforms.iter().enumerate() {
             let [low, high] = transform.range;
-            if !(low.is_finite() && high.is_finite()) || low >= high {
+            if !(low.is_finite() && high.is_finite()) {
+                return Err(fail(
+                    &format!("transform[{i}].range"),
+                    format!("[{low}, {high}] must hold two finite numbers"),
+                ));
+            }
+            if low >= high {
                 return Err(fail(
                     &format!("transform[{i}].range"),
                     format!("[{low}, {high}] is empty; the first value must be below the second"),
@@ -197,6 +210,17 @@ impl PropertySpec {
                 return Err(fail(
                     &format!("transform[{i}].range"),
                     format!("{} takes values within [-{extent}, {extent}], got [{low}, {high}]", transform.family),
+                ));
+            }
+            let largest = match transform.family {
+                Family::Blur => Some(MAX_BLUR),
+                Family::GaussianNoise => Some(MAX_NOISE),
+                _ => None,
+            };
+            if let Some(largest) = largest.filter(|&largest| high > largest) {
+                return Err(fail(
+                    &format!("transform[{i}].range"),
+                    format!("{} takes values up to {largest}, got [{low}, {high}]", transform.family),
                 ));
             }
             if transform.family == Family::D4 && (low < 0.0 || high > 7.0) {
@@ -331,6 +355,26 @@ mod tests {
     fn rotation_range_beyond_two_turns_is_rejected() {
         let error = error_of(&VALID.replace("range = [0.0, 360.0]", "range = [-1e30, 1e30]"));
         assert!(error.contains("transform[0].range"), "{error}");
+    }
+
+    #[test]
+    fn blur_and_noise_limits_enforced() {
+        let blur = VALID
+            .replace("relation = \"equivariance\"", "relation = \"invariance\"")
+            .replace("\"rotation\"\n        range = [0.0, 360.0]", "\"blur\"\n        range = [0.0, 1e6]");
+        let error = error_of(&blur);
+        assert!(error.contains("blur takes values up to 64"), "{error}");
+        let noise = blur.replace("\"blur\"", "\"gaussian-noise\"").replace("1e6", "1e30");
+        let error = error_of(&noise);
+        assert!(error.contains("gaussian-noise takes values up to 10"), "{error}");
+    }
+
+    #[test]
+    fn non_finite_range_rejected() {
+        for range in ["[nan, 1.0]", "[0.0, inf]"] {
+            let error = error_of(&VALID.replace("[0.0, 360.0]", range));
+            assert!(error.contains("two finite numbers"), "{range}: {error}");
+        }
     }
 
     #[test]

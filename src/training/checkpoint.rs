@@ -61,11 +61,21 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
         });
     }
     let config_path = dir.join(CONFIG_FILE);
+    if !config_path.is_file() {
+        return Err(Error::Checkpoint {
+            path: config_path,
+            reason: "run config not found; a model folder holds config.json beside model.safetensors".into(),
+        });
+    }
     let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
-    let config: RunConfig = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+    let invalid = |reason: String| Error::Checkpoint {
         path: config_path.clone(),
-        reason: format!("invalid run config: {e}"),
-    })?;
+        reason: format!("invalid run config: {reason}"),
+    };
+    let config: RunConfig = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    // A model is built from these sizes before any weight is read, so an
+    // edited config fails here and not inside libtorch.
+    config.profile.validate().map_err(|e| invalid(e.to_string()))?;
 
     let mut vars = nn::VarStore::new(Device::Cpu);
     let model = models::build(&vars.root(), config.arch, config.profile.base_width);

@@ -41,6 +41,11 @@ pub fn run(args: ReproduceArgs) -> anyhow::Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("reports").join(profile.name.to_string()));
+    anyhow::ensure!(
+        !out.exists() || out.is_dir(),
+        "{}: --out names a run folder, and this path is a file",
+        out.display()
+    );
     for variant in &VARIANTS {
         let existing = variant_dir(&out, variant).join(MODEL_FILE);
         anyhow::ensure!(

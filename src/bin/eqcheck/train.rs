@@ -32,7 +32,8 @@ pub struct TrainArgs {
 
     /// Go on from the last finished epoch of an interrupted run in the
     /// output folder, with the same result as an uninterrupted run. Starts
-    /// afresh when the folder has no resume point.
+    /// afresh when the folder contains no run yet, and rejects a folder with
+    /// weights but no resume point, or with other settings.
     #[arg(long)]
     resume: bool,
 
@@ -55,6 +56,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(config.variant_name()));
 
+    anyhow::ensure!(
+        !out.exists() || out.is_dir(),
+        "{}: --out names a run folder, and this path is a file",
+        out.display()
+    );
     let existing = out.join(eqcheck::training::MODEL_FILE);
     anyhow::ensure!(
         args.force || args.resume || !existing.exists(),
