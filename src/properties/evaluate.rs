@@ -127,15 +127,6 @@ impl<'a> Evaluator<'a> {
         Ok(reference)
     }
 
-    /// Applies every axis of the spec, in order, with `values`.
-    fn transform(&self, x: &Tensor, values: &[f64], noise_seed: u64, interpolation: Interpolation) -> Tensor {
-        let mut x = x.shallow_clone();
-        for (axis, (t, &v)) in self.spec.transforms.iter().zip(values).enumerate() {
-            x = t.family.apply(&x, v, noise_seed.wrapping_add(axis as u64), interpolation);
-        }
-        x
-    }
-
     /// Applies only the geometric axes, in order: what happens to pixel
     /// positions, as opposed to pixel values.
     fn move_pixels(&self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
@@ -155,6 +146,53 @@ impl<'a> Evaluator<'a> {
             x = t.family.invert(&x, v, interpolation);
         }
         x
+    }
+
+    /// Applies every axis of the spec to `x` once per case, case i with
+    /// `cases[i]`: `[cases, C, P, P]`.
+    fn transform_each(&self, x: &Tensor, cases: &[Vec<f64>], noise_seed: u64, interpolation: Interpolation) -> Tensor {
+        let mut x = x.shallow_clone();
+        for (axis, t) in self.spec.transforms.iter().enumerate() {
+            let values = axis_values(cases, axis);
+            x = t.family.apply_each(&x, &values, noise_seed.wrapping_add(axis as u64), interpolation);
+        }
+        x
+    }
+
+    /// Applies only the geometric axes once per case, as
+    /// [`Evaluator::transform_each`] does.
+    fn move_pixels_each(&self, x: &Tensor, cases: &[Vec<f64>], interpolation: Interpolation) -> Tensor {
+        let mut x = x.shallow_clone();
+        for (axis, t) in self.spec.transforms.iter().enumerate() {
+            if t.family.is_geometric() {
+                x = t.family.apply_each(&x, &axis_values(cases, axis), 0, interpolation);
+            }
+        }
+        x
+    }
+
+    /// Undoes the geometric axes of item i of `x` with `cases[i]`, last
+    /// axis first.
+    fn untransform_each(&self, x: &Tensor, cases: &[Vec<f64>], interpolation: Interpolation) -> Tensor {
+        let mut x = x.shallow_clone();
+        for (axis, t) in self.spec.transforms.iter().enumerate().rev() {
+            x = t.family.invert_each(&x, &axis_values(cases, axis), interpolation);
+        }
+        x
+    }
+
+    /// Returns the valid pixels of each case, `[cases, 1, P, P]`, as
+    /// [`Evaluator::valid_pixels`] returns them for one.
+    fn valid_pixels_each(&self, cases: &[Vec<f64>]) -> Tensor {
+        if !self.spec.has_geometry() {
+            return self.area.expand([cases.len() as i64, -1, -1, -1], false);
+        }
+        let moved = self.move_pixels_each(&self.area, cases, Interpolation::Nearest);
+        let seen = match self.spec.relation {
+            Relation::Equivariance => self.untransform_each(&moved, cases, Interpolation::Nearest),
+            Relation::Invariance => moved,
+        };
+        self.area.logical_and(&seen.gt(0.5)).to_kind(Kind::Float)
     }
 
     /// Returns whether every geometric value of a case is an exact group element.
@@ -198,11 +236,8 @@ impl<'a> Evaluator<'a> {
         let (padded, _) = self.sample(image);
         let mut scores = Vec::with_capacity(cases.len());
         for chunk in cases.chunks(MAX_BATCH) {
-            let inputs: Vec<Tensor> = chunk
-                .iter()
-                .map(|values| self.transform(&padded, values, noise_seed, Interpolation::Bilinear))
-                .collect();
-            let probabilities = self.predict(&Tensor::cat(&inputs, 0))?;
+            let inputs = self.transform_each(&padded, chunk, noise_seed, Interpolation::Bilinear);
+            let probabilities = self.predict(&inputs)?;
             match self.subject.model.task() {
                 Task::Segmentation => {
                     let metrics = self.score_masks(&probabilities, &reference, chunk)?;
@@ -227,24 +262,10 @@ impl<'a> Evaluator<'a> {
     /// the whole chunk.
     fn score_masks(&self, predicted: &Tensor, reference: &Tensor, cases: &[Vec<f64>]) -> Result<Vec<f64>> {
         let predicted = match self.spec.relation {
-            Relation::Equivariance => {
-                let back: Vec<Tensor> = cases
-                    .iter()
-                    .enumerate()
-                    .map(|(i, values)| self.untransform(&predicted.narrow(0, i as i64, 1), values, Interpolation::Bilinear))
-                    .collect();
-                Tensor::cat(&back, 0)
-            }
+            Relation::Equivariance => self.untransform_each(predicted, cases, Interpolation::Bilinear),
             Relation::Invariance => predicted.shallow_clone(),
         };
-        let valid = if self.spec.has_geometry() {
-            let valid: Vec<Tensor> = cases.iter().map(|values| self.valid_pixels(values)).collect();
-            Tensor::cat(&valid, 0)
-        } else {
-            // Photometric transforms move no pixel, so the whole image
-            // counts for every case.
-            self.area.expand([cases.len() as i64, -1, -1, -1], false)
-        };
+        let valid = self.valid_pixels_each(cases);
         let metrics = self.spec.metric.score(&predicted, reference, &valid)?;
         Ok(Vec::<f64>::try_from(metrics.to_kind(Kind::Double))?)
     }
@@ -272,4 +293,9 @@ impl<'a> Evaluator<'a> {
             })
             .collect()
     }
+}
+
+/// Returns the value of axis `axis` in each case.
+fn axis_values(cases: &[Vec<f64>], axis: usize) -> Vec<f64> {
+    cases.iter().map(|values| values[axis]).collect()
 }

@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
-use crate::transforms::{adjust_brightness, adjust_contrast, rotate, Interpolation};
+use crate::transforms::{adjust_brightness, adjust_contrast, rotate, rotate_by, Interpolation};
 
 /// The families a property can draw transformations from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +193,49 @@ impl Family {
             _ => x.shallow_clone(),
         }
     }
+
+    /// Applies the transformation to each item of a batch with its own
+    /// value: item i of the result is [`Family::apply`] on item i of `x`,
+    /// or on its only item, with `values[i]`. Interpolated rotations share
+    /// one sampling call, and the other families run item by item.
+    pub fn apply_each(self, x: &Tensor, values: &[f64], noise_seed: u64, interpolation: Interpolation) -> Tensor {
+        if self.samples_together(values) {
+            return rotate_by(x, values, interpolation);
+        }
+        map_items(x, values, |item, value| self.apply(item, value, noise_seed, interpolation))
+    }
+
+    /// Inverts the geometric transformation item by item, as
+    /// [`Family::apply_each`] applies it.
+    pub fn invert_each(self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
+        if self.samples_together(values) {
+            let opposite: Vec<f64> = values.iter().map(|value| -value).collect();
+            return rotate_by(x, &opposite, interpolation);
+        }
+        map_items(x, values, |item, value| self.invert(item, value, interpolation))
+    }
+
+    /// Returns whether every value is an interpolated rotation, which
+    /// [`rotate_by`] samples in one call exactly as [`Family::apply`]
+    /// samples each. Quarter turns stay pixel permutations.
+    fn samples_together(self, values: &[f64]) -> bool {
+        self == Family::Rotation && values.len() > 1 && values.iter().all(|&value| !self.is_exact(value))
+    }
+}
+
+/// Calls `transform` on item i of `x` (or on its only item) with
+/// `values[i]`, and concatenates the results along the batch.
+fn map_items(x: &Tensor, values: &[f64], transform: impl Fn(&Tensor, f64) -> Tensor) -> Tensor {
+    let shared = x.size()[0] == 1;
+    let items: Vec<Tensor> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &value)| {
+            let item = if shared { x.shallow_clone() } else { x.narrow(0, i as i64, 1) };
+            transform(&item, value)
+        })
+        .collect();
+    Tensor::cat(&items, 0)
 }
 
 impl std::fmt::Display for Family {
@@ -285,6 +328,24 @@ mod tests {
     fn random(seed: i64) -> Tensor {
         tch::manual_seed(seed);
         Tensor::rand([2, 3, 12, 12], (Kind::Float, Device::Cpu))
+    }
+
+    #[test]
+    fn batched_rotation_matches_single() {
+        let image = random(5).narrow(0, 0, 1);
+        // Only interpolated angles take the shared sampling call. A quarter
+        // turn among them sends every item through `apply`.
+        for angles in [vec![13.0, -47.5, 200.25], vec![90.0, 13.0]] {
+            let turned = Family::Rotation.apply_each(&image, &angles, 0, Interpolation::Bilinear);
+            let back = Family::Rotation.invert_each(&turned, &angles, Interpolation::Nearest);
+            for (i, &angle) in angles.iter().enumerate() {
+                let item = turned.narrow(0, i as i64, 1);
+                let one = Family::Rotation.apply(&image, angle, 0, Interpolation::Bilinear);
+                assert!(item.equal(&one), "turned by {angle}");
+                let undone = Family::Rotation.invert(&item, angle, Interpolation::Nearest);
+                assert!(back.narrow(0, i as i64, 1).equal(&undone), "turned back by {angle}");
+            }
+        }
     }
 
     fn max_difference(a: &Tensor, b: &Tensor) -> f64 {

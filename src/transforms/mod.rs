@@ -10,4 +10,4 @@ pub use augment::{Augmentation, Augmenter};
 pub use color::{
     adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation, hsv_to_rgb, rgb_to_hsv,
 };
-pub use rotate::{rotate, rotate_each, Interpolation};
+pub use rotate::{rotate, rotate_by, rotate_each, Interpolation};

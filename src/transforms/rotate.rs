@@ -41,34 +41,66 @@ pub fn rotate(x: &Tensor, angle_deg: f64, interpolation: Interpolation) -> Tenso
     }
     let size = x.size();
     let (batch, height, width) = (size[0], size[2], size[3]);
-    // The matrix of `rotate_each` at scale 1, in the same float32 steps
-    // but on the host, like the grid below: property checks rotate single
-    // images several times per case, where a dozen small tensor operations
-    // would cost more than the sampling.
-    // NOTE: Rust's sin and cos may differ from libtorch's vectorised ones
-    // in the last bit, which moves a sampling point by about 1e-7 pixels.
-    let radians = angle_deg as f32 * (std::f64::consts::PI / 180.0) as f32;
-    let (sin, cos) = radians.sin_cos();
-    let aspect = height as f32 / width as f32;
-    let matrix = [cos, -sin * aspect, 0.0, sin / aspect, cos, 0.0];
-    let grid = affine_grid(&matrix, height, width)
+    let mut values = Vec::with_capacity((height * width * 2) as usize);
+    push_affine_grid(&rotation_matrix(angle_deg, height, width), height, width, &mut values);
+    let grid = Tensor::from_slice(&values)
+        .view([1, height, width, 2])
         .to_device(x.device())
         .to_kind(x.kind())
         .expand([batch, height, width, 2], false);
     x.grid_sampler(&grid, interpolation.mode(), PADDING_ZEROS, false)
 }
 
-/// Returns the sampling grid `[1, H, W, 2]` that `affine_grid_generator`
+/// Rotates item i of `x` (`[batch, channels, H, W]`) by `angles_deg[i]`
+/// degrees counter-clockwise, with the grid of [`rotate`], in one sampling
+/// call. `x` contains one item per angle, or one item that every angle turns.
+/// Unlike [`rotate`], a multiple of 360 degrees is sampled like any other
+/// angle.
+pub fn rotate_by(x: &Tensor, angles_deg: &[f64], interpolation: Interpolation) -> Tensor {
+    let size = x.size();
+    let (channels, height, width) = (size[1], size[2], size[3]);
+    let count = angles_deg.len() as i64;
+    let mut values = Vec::with_capacity((count * height * width * 2) as usize);
+    for &angle in angles_deg {
+        push_affine_grid(&rotation_matrix(angle, height, width), height, width, &mut values);
+    }
+    let grid = Tensor::from_slice(&values)
+        .view([count, height, width, 2])
+        .to_device(x.device())
+        .to_kind(x.kind());
+    let x = if size[0] == 1 {
+        x.expand([count, channels, height, width], false)
+    } else {
+        x.shallow_clone()
+    };
+    x.grid_sampler(&grid, interpolation.mode(), PADDING_ZEROS, false)
+}
+
+/// Returns the normalised 2 x 3 matrix, row-major, that turns an
+/// `height` x `width` image by `angle_deg` degrees counter-clockwise.
+fn rotation_matrix(angle_deg: f64, height: i64, width: i64) -> [f32; 6] {
+    // The matrix of `rotate_each` at scale 1, in the same float32 steps
+    // but on the host, like the grid: property checks rotate single images
+    // several times per case, where a dozen small tensor operations would
+    // cost more than the sampling.
+    // NOTE: Rust's sin and cos may differ from libtorch's vectorised ones
+    // in the last bit, which moves a sampling point by about 1e-7 pixels.
+    let radians = angle_deg as f32 * (std::f64::consts::PI / 180.0) as f32;
+    let (sin, cos) = radians.sin_cos();
+    let aspect = height as f32 / width as f32;
+    [cos, -sin * aspect, 0.0, sin / aspect, cos, 0.0]
+}
+
+/// Appends the sampling grid `[H, W, 2]` that `affine_grid_generator`
 /// makes, with `align_corners` false, for one row-major 2 x 3 matrix in
 /// normalised coordinates. libtorch computes that grid as a batched matrix
 /// product with an inner dimension of 3, which MKL runs on a slow path: in
 /// a `perf` profile of `eqcheck check` it took most of each single-image
 /// rotation. On the host it is two multiply-adds per pixel.
-fn affine_grid(matrix: &[f32; 6], height: i64, width: i64) -> Tensor {
+fn push_affine_grid(matrix: &[f32; 6], height: i64, width: i64, values: &mut Vec<f32>) {
     // Pixel centres in normalised coordinates, as affine_grid_generator's
     // base grid places them: (2i + 1) / n - 1 for pixel i of n.
     let centre = |i: i64, n: i64| (2 * i + 1) as f32 / n as f32 - 1.0;
-    let mut values = Vec::with_capacity((height * width * 2) as usize);
     for row in 0..height {
         let y = centre(row, height);
         for column in 0..width {
@@ -77,7 +109,6 @@ fn affine_grid(matrix: &[f32; 6], height: i64, width: i64) -> Tensor {
             values.push(matrix[3] * x + matrix[4] * y + matrix[5]);
         }
     }
-    Tensor::from_slice(&values).view([1, height, width, 2])
 }
 
 /// Rotates item i of `x` (`[batch, channels, H, W]`) by `angles_deg[i]`
