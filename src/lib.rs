@@ -16,6 +16,7 @@ pub mod experiment;
 pub mod models;
 pub mod properties;
 pub mod report;
+pub mod text;
 pub mod torchscript;
 pub mod training;
 pub mod transforms;

@@ -145,6 +145,9 @@ fn same_seed_gives_identical_results_and_failures_replay_first() {
     assert_eq!(replayed.replayed, 1);
     assert_eq!(replayed.cases, 0, "a replayed failure needs no new cases");
     assert_eq!(replayed.shrunk, first.shrunk);
+    let summary = replayed.to_string();
+    assert!(summary.contains("after 1 case: 0 generated"), "{summary}");
+    assert!(summary.contains(", 1 replayed"), "{summary}");
 
     // Without the stored failure the same seed repeats the same run.
     std::fs::remove_file(&regressions).unwrap();

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::family::Family;
 use super::metric::{Metric, TopClasses};
 use super::spec::{Reference, Relation};
+use crate::text::count;
 
 /// A case with its image, parameters, metric and the bound it was held to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,10 +121,11 @@ impl fmt::Display for PropertyOutcome {
         let verdict = if self.holds { "holds" } else { "FAILS" };
         writeln!(
             f,
-            "property `{}` ({}) {verdict} for model {} after {} cases (seed {}, {} replayed)",
+            "property `{}` ({}) {verdict} for model {} after {}: {} generated (seed {}), {} replayed",
             self.name,
             self.spec.display(),
             self.model,
+            count(self.cases + self.replayed, "case"),
             self.cases,
             self.seed,
             self.replayed
@@ -159,3 +161,4 @@ impl fmt::Display for PropertyOutcome {
         )
     }
 }
+

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use eqcheck::experiment::load_data;
 use eqcheck::models::Arch;
+use eqcheck::text::count;
 use eqcheck::training::{check_resumable, train, RunConfig, Start, STATE_FILE};
 use eqcheck::transforms::Augmentation;
 
@@ -95,15 +96,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Returns `n` with `noun`, in the plural unless `n` is 1.
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// Prints how many samples `--skip-bad` left out, and why.
