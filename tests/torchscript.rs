@@ -398,6 +398,12 @@ fn cli_rejects_bad_models_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--mean"), "{}", describe(&output));
 
+    let output = run_check(&model("seg-plain.pt"), &spec, &out, &["--value-range", "1,0"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the command-line options"), "{}", describe(&output));
+    assert!(stderr.contains("`value_range`"), "{}", describe(&output));
+
     let checkpoint = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/cpu/unet-minimal");
     let output = run_check(&checkpoint, &spec, &out, &["--canvas", "48"]);
     assert_eq!(output.status.code(), Some(2), "{}", describe(&output));

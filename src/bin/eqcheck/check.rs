@@ -120,6 +120,9 @@ impl DescriptionArgs {
         if let Some(output) = self.output {
             description.output = output;
         }
+        // A description file is checked when it loads, so a value that
+        // fails here came from an option.
+        description.validate(Path::new("the command-line options"))?;
         Ok(description)
     }
 }
