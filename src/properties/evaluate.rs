@@ -127,27 +127,6 @@ impl<'a> Evaluator<'a> {
         Ok(reference)
     }
 
-    /// Applies only the geometric axes, in order: what happens to pixel
-    /// positions, as opposed to pixel values.
-    fn move_pixels(&self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
-        let mut x = x.shallow_clone();
-        for (t, &v) in self.spec.transforms.iter().zip(values) {
-            if t.family.is_geometric() {
-                x = t.family.apply(&x, v, 0, interpolation);
-            }
-        }
-        x
-    }
-
-    /// Undoes the geometric axes, last first.
-    fn untransform(&self, x: &Tensor, values: &[f64], interpolation: Interpolation) -> Tensor {
-        let mut x = x.shallow_clone();
-        for (t, &v) in self.spec.transforms.iter().zip(values).rev() {
-            x = t.family.invert(&x, v, interpolation);
-        }
-        x
-    }
-
     /// Applies every axis of the spec to `x` once per case, case i with
     /// `cases[i]`: `[cases, C, P, P]`.
     fn transform_each(&self, x: &Tensor, cases: &[Vec<f64>], noise_seed: u64, interpolation: Interpolation) -> Tensor {
@@ -160,7 +139,8 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Applies only the geometric axes once per case, as
-    /// [`Evaluator::transform_each`] does.
+    /// [`Evaluator::transform_each`] does: what happens to pixel positions,
+    /// as opposed to pixel values.
     fn move_pixels_each(&self, x: &Tensor, cases: &[Vec<f64>], interpolation: Interpolation) -> Tensor {
         let mut x = x.shallow_clone();
         for (axis, t) in self.spec.transforms.iter().enumerate() {
@@ -181,9 +161,10 @@ impl<'a> Evaluator<'a> {
         x
     }
 
-    /// Returns the valid pixels of each case, `[cases, 1, P, P]`, as
-    /// [`Evaluator::valid_pixels`] returns them for one.
+    /// Returns, for each case, the pixels that count: inside the image
+    /// both before and after the transformation, `[cases, 1, P, P]`.
     fn valid_pixels_each(&self, cases: &[Vec<f64>]) -> Tensor {
+        // Photometric transforms move no pixel, so the whole image counts.
         if !self.spec.has_geometry() {
             return self.area.expand([cases.len() as i64, -1, -1, -1], false);
         }
@@ -205,22 +186,6 @@ impl<'a> Evaluator<'a> {
                 .zip(values)
                 .filter(|(t, _)| t.family.is_geometric())
                 .all(|(t, &v)| t.family.is_exact(v))
-    }
-
-    /// Returns the pixels that count for a case: inside the image both
-    /// before and after the transformation, `[1, 1, P, P]`.
-    fn valid_pixels(&self, values: &[f64]) -> Tensor {
-        // Photometric transforms move no pixel, so the whole image counts.
-        if !self.spec.has_geometry() {
-            return self.area.shallow_clone();
-        }
-        let area = &self.area;
-        let moved = self.move_pixels(area, values, Interpolation::Nearest);
-        let seen = match self.spec.relation {
-            Relation::Equivariance => self.untransform(&moved, values, Interpolation::Nearest),
-            Relation::Invariance => moved,
-        };
-        area.logical_and(&seen.gt(0.5)).to_kind(Kind::Float)
     }
 
     /// Scores pool image `image` under each parameter vector of `cases`
@@ -279,19 +244,18 @@ impl<'a> Evaluator<'a> {
             return Ok(vec![1.0; cases.len()]);
         }
         let (_, truth) = self.sample(image);
-        cases
-            .iter()
-            .map(|values| {
-                let moved = self.move_pixels(&truth, values, Interpolation::Bilinear);
-                let back = match self.spec.relation {
-                    Relation::Equivariance => self.untransform(&moved, values, Interpolation::Bilinear),
-                    Relation::Invariance => moved,
-                };
-                let binary = back.gt(0.5).to_kind(Kind::Float);
-                let valid = self.valid_pixels(values);
-                Ok(self.spec.metric.score(&binary, &truth, &valid)?.double_value(&[0]))
-            })
-            .collect()
+        let mut floors = Vec::with_capacity(cases.len());
+        for chunk in cases.chunks(MAX_BATCH) {
+            let moved = self.move_pixels_each(&truth, chunk, Interpolation::Bilinear);
+            let back = match self.spec.relation {
+                Relation::Equivariance => self.untransform_each(&moved, chunk, Interpolation::Bilinear),
+                Relation::Invariance => moved,
+            };
+            let valid = self.valid_pixels_each(chunk);
+            let metrics = self.spec.metric.score(&back, &truth, &valid)?;
+            floors.extend(Vec::<f64>::try_from(metrics.to_kind(Kind::Double))?);
+        }
+        Ok(floors)
     }
 }
 
