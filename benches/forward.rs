@@ -6,37 +6,15 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eqcheck::models::{build_with, Arch, Execution};
-use eqcheck::training::{AdamW, AdamWConfig, Profile, ProfileName};
+use eqcheck::training::{AdamW, AdamWConfig};
 use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
-/// Canvas side, base width and batch of a timed pass.
-struct Workload {
-    canvas: i64,
-    base_width: i64,
-    batch: i64,
-}
-
-/// Returns the sizes of a profile's preset, with `batch` images per pass.
-fn workload(name: ProfileName, batch: i64) -> Workload {
-    let profile = Profile::preset(name);
-    Workload {
-        canvas: profile.canvas,
-        base_width: profile.base_width,
-        batch,
-    }
-}
-
-/// Returns the sizes of the `cpu` profile with its training batch.
-fn cpu() -> Workload {
-    workload(ProfileName::Cpu, Profile::preset(ProfileName::Cpu).batch_size as i64)
-}
-
-/// Returns the sizes of the `paper` profile with one image, so that ten
-/// samples fit in a few minutes.
-fn paper() -> Workload {
-    workload(ProfileName::Paper, 1)
-}
+// The ceiling report reads the fields that these benchmarks leave unused.
+#[allow(dead_code)]
+#[path = "shared/workload.rs"]
+mod workload;
+use workload::Workload;
 
 fn executions() -> [(&'static str, Execution); 2] {
     [("baseline", Execution::BASELINE), ("default", Execution::default())]
@@ -51,7 +29,7 @@ fn forward(c: &mut Criterion) {
     eqcheck::allocator::keep_freed_tensor_memory();
     let mut group = c.benchmark_group("forward");
     group.sample_size(10);
-    for workload in [cpu(), paper()] {
+    for workload in [Workload::cpu(), Workload::paper()] {
         group.throughput(Throughput::Elements(workload.batch as u64));
         for arch in [Arch::Unet, Arch::GroupUnet] {
             for (name, execution) in executions() {
@@ -70,7 +48,7 @@ fn forward(c: &mut Criterion) {
 fn train_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("train-step");
     group.sample_size(10);
-    let cpu = cpu();
+    let cpu = Workload::cpu();
     group.throughput(Throughput::Elements(cpu.batch as u64));
     for arch in [Arch::Unet, Arch::GroupUnet] {
         for (name, execution) in executions() {

@@ -9,15 +9,6 @@ use tch::{Device, Kind, Reduction, Tensor};
 const BASE_WIDTH: i64 = 8;
 const CANVAS: i64 = 48;
 
-const CACHE_ONLY: Execution = Execution {
-    channels_last: false,
-    cache_filter_banks: true,
-};
-const CHANNELS_LAST_ONLY: Execution = Execution {
-    channels_last: true,
-    cache_filter_banks: false,
-};
-
 /// A model with its variables.
 struct Built {
     vars: nn::VarStore,
@@ -55,7 +46,7 @@ fn input(batch: i64) -> Tensor {
 fn cached_banks_give_identical_logits() {
     tch::manual_seed(11);
     let baseline = build_model(Arch::GroupUnet, Execution::BASELINE);
-    let cached = copy_of(&baseline, Arch::GroupUnet, CACHE_ONLY);
+    let cached = copy_of(&baseline, Arch::GroupUnet, Execution::CACHE_ONLY);
     let x = input(2);
     let expected = predict(baseline.model.as_ref(), &x);
 
@@ -68,7 +59,7 @@ fn cached_banks_give_identical_logits() {
 #[test]
 fn cached_banks_follow_optimizer_step() {
     tch::manual_seed(12);
-    let trained = build_model(Arch::GroupUnet, CACHE_ONLY);
+    let trained = build_model(Arch::GroupUnet, Execution::CACHE_ONLY);
     let x = input(2);
     let before = predict(trained.model.as_ref(), &x);
 
@@ -88,7 +79,7 @@ fn cached_banks_follow_optimizer_step() {
 #[test]
 fn cached_banks_follow_weight_copy() {
     tch::manual_seed(13);
-    let mut cached = build_model(Arch::GroupUnet, CACHE_ONLY);
+    let mut cached = build_model(Arch::GroupUnet, Execution::CACHE_ONLY);
     let x = input(1);
     let before = predict(cached.model.as_ref(), &x);
 
@@ -122,7 +113,7 @@ fn channels_last_logits_match_baseline() {
     for arch in [Arch::Unet, Arch::GroupUnet] {
         tch::manual_seed(15);
         let baseline = build_model(arch, Execution::BASELINE);
-        let channels_last = copy_of(&baseline, arch, CHANNELS_LAST_ONLY);
+        let channels_last = copy_of(&baseline, arch, Execution::CHANNELS_LAST_ONLY);
         let x = input(2);
         let expected = predict(baseline.model.as_ref(), &x);
         let actual = predict(channels_last.model.as_ref(), &x);
@@ -135,7 +126,7 @@ fn channels_last_logits_match_baseline() {
 #[test]
 fn channels_last_input_runs_in_that_layout() {
     let x = input(1);
-    let converted = CHANNELS_LAST_ONLY.prepare_input(&x);
+    let converted = Execution::CHANNELS_LAST_ONLY.prepare_input(&x);
     assert!(is_channels_last(&converted));
     assert!(converted.equal(&x));
     let unchanged = Execution::BASELINE.prepare_input(&x);

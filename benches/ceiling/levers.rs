@@ -12,7 +12,8 @@ use std::process::Command;
 use eqcheck::models::{Arch, Execution};
 
 use super::throughput::{forward_flops, time_forward_replicas, Pass};
-use super::{cpu, gflops_per_second, ARCHS};
+use super::workload::Workload;
+use super::{gflops_per_second, ARCHS};
 
 /// Set (to any value) in the environment of the child run that measures
 /// under glibc's default allocator settings.
@@ -20,17 +21,6 @@ pub const GLIBC_DEFAULTS_VARIABLE: &str = "EQCHECK_REPORT_GLIBC_DEFAULTS";
 
 const GLIBC_DEFAULTS: &str = "glibc defaults";
 const KEPT: &str = "freed memory kept";
-
-/// Bank caching alone, which changes nothing but group U-Net inference.
-const CACHE_ONLY: Execution = Execution {
-    channels_last: false,
-    cache_filter_banks: true,
-};
-
-const CHANNELS_LAST_ONLY: Execution = Execution {
-    channels_last: true,
-    cache_filter_banks: false,
-};
 
 /// A labelled execution with its thread count; 0 keeps libtorch's default.
 type Setting = (&'static str, Execution, i32);
@@ -47,8 +37,8 @@ fn glibc_default_settings() -> Vec<Setting> {
 fn kept_memory_settings() -> Vec<Setting> {
     vec![
         ("baseline: NCHW, bank rebuilt", Execution::BASELINE, 0),
-        ("cached filter banks", CACHE_ONLY, 0),
-        ("channels-last", CHANNELS_LAST_ONLY, 0),
+        ("cached filter banks", Execution::CACHE_ONLY, 0),
+        ("channels-last", Execution::CHANNELS_LAST_ONLY, 0),
         ("default execution", Execution::default(), 0),
         ("default execution", Execution::default(), 1),
     ]
@@ -72,13 +62,13 @@ struct Row {
 /// copy per libtorch thread.
 fn measure(allocator: &str, settings: &[Setting], with_replicas: bool) -> Vec<Row> {
     let default_threads = tch::get_num_threads();
-    let workload = cpu();
+    let workload = Workload::cpu();
     let mut rows = Vec::new();
     for arch in ARCHS {
         let forward = forward_flops(arch, workload);
         for pass in [Pass::Inference, Pass::TrainStep] {
             for &(label, execution, threads) in settings {
-                let no_effect = execution == CACHE_ONLY && (pass == Pass::TrainStep || arch == Arch::Unet);
+                let no_effect = execution == Execution::CACHE_ONLY && (pass == Pass::TrainStep || arch == Arch::Unet);
                 if no_effect {
                     continue;
                 }
@@ -166,7 +156,7 @@ fn parse_row(line: &str) -> Result<Row, String> {
 /// the first row of each model and pass: glibc's defaults with the
 /// baseline execution.
 pub fn report(ceiling: f64) {
-    let workload = cpu();
+    let workload = Workload::cpu();
     println!(
         "## Levers at the cpu canvas (P = {}, width {}, batch {})\n",
         workload.canvas, workload.base_width, workload.batch

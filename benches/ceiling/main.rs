@@ -16,29 +16,21 @@ mod timing;
 
 #[path = "../shared/check_timing.rs"]
 mod check_timing;
+#[path = "../shared/workload.rs"]
+mod workload;
 
 use std::path::{Path, PathBuf};
 
 use eqcheck::data::Canvas;
 use eqcheck::models::{build_with, Arch, Execution};
-use eqcheck::training::{Profile, ProfileName};
+use eqcheck::training::ProfileName;
 use tch::{nn, Device};
 
 use machine::{load_average, Machine};
-use throughput::{forward_flops, Pass, Product, Workload};
+use throughput::{forward_flops, Pass, Product};
+use workload::Workload;
 
 const COMMAND: &str = "cargo bench --bench ceiling";
-
-/// Returns the sizes of the `cpu` training profile with its training batch.
-fn cpu() -> Workload {
-    Workload::of(ProfileName::Cpu, Profile::preset(ProfileName::Cpu).batch_size as i64)
-}
-
-/// Returns the sizes of the `paper` profile with one image, so that its
-/// training steps fit in the report's few minutes.
-fn paper() -> Workload {
-    Workload::of(ProfileName::Paper, 1)
-}
 
 /// Most of a default check's time, in percent, that may go outside model
 /// forward passes: the project's target.
@@ -180,7 +172,7 @@ fn report_models(ceiling: Ceiling) {
          | min (ms) | images/s | GFLOP/s | share of ceiling | share of `matmul` | target (share of ceiling) |"
     );
     println!("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-    for workload in [cpu(), paper()] {
+    for workload in [Workload::cpu(), Workload::paper()] {
         for arch in ARCHS {
             let forward = forward_flops(arch, workload);
             for pass in [Pass::Inference, Pass::TrainStep] {
@@ -232,7 +224,7 @@ fn report_sweep() {
     let data = sweep::synthetic_dataset(32, canvas.side);
     for arch in ARCHS {
         let vars = nn::VarStore::new(Device::Cpu);
-        let model = build_with(&vars.root(), arch, cpu().base_width, Execution::default());
+        let model = build_with(&vars.root(), arch, Workload::cpu().base_width, Execution::default());
         sweep::time_sweep(model.as_ref(), &canvas, &data, 4, 1);
         for (images, angles) in SWEEPS {
             let seconds = sweep::time_sweep(model.as_ref(), &canvas, &data, images, angles);
@@ -244,7 +236,7 @@ fn report_sweep() {
 }
 
 fn cpu_canvas() -> Canvas {
-    let workload = cpu();
+    let workload = Workload::cpu();
     match Canvas::new(workload.side, workload.canvas) {
         Ok(canvas) => canvas,
         Err(error) => panic!("cpu canvas: {error}"),
@@ -301,7 +293,7 @@ fn report_memory() {
     let canvas = cpu_canvas();
     let data = sweep::synthetic_dataset(MAX_IMAGES, canvas.side);
     let vars = nn::VarStore::new(Device::Cpu);
-    let model = build_with(&vars.root(), Arch::Unet, cpu().base_width, Execution::default());
+    let model = build_with(&vars.root(), Arch::Unet, Workload::cpu().base_width, Execution::default());
     sweep::time_sweep(model.as_ref(), &canvas, &data, eqcheck::eval::SWEEP_BATCH, 1);
 
     let mut first_peak = None;

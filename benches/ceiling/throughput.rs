@@ -4,11 +4,12 @@
 use std::sync::mpsc;
 
 use eqcheck::models::{build_with, forward_cost, to_channels_last, Arch, Execution};
-use eqcheck::training::{AdamW, AdamWConfig, Profile, ProfileName};
+use eqcheck::training::{AdamW, AdamWConfig};
 use tch::nn;
 use tch::{Device, Kind, Reduction, Tensor};
 
 use super::timing::{measure, Timing};
+use super::workload::Workload;
 
 /// The two routes by which libtorch multiplies float32 matrices on a CPU.
 #[derive(Clone, Copy, PartialEq)]
@@ -53,32 +54,6 @@ impl Product {
                     let _ = pixels.conv2d::<Tensor>(&weights, None, [1, 1], [0, 0], [1, 1], 1);
                 })
             }
-        }
-    }
-}
-
-/// Model size, canvas and batch of a timed pass.
-#[derive(Clone, Copy)]
-pub struct Workload {
-    /// The training profile these sizes come from.
-    pub profile: ProfileName,
-    /// Side S of the images before padding.
-    pub side: i64,
-    pub canvas: i64,
-    pub base_width: i64,
-    pub batch: i64,
-}
-
-impl Workload {
-    /// Returns the sizes of a profile's preset, with `batch` images per pass.
-    pub fn of(name: ProfileName, batch: i64) -> Self {
-        let profile = Profile::preset(name);
-        Workload {
-            profile: name,
-            side: profile.side,
-            canvas: profile.canvas,
-            base_width: profile.base_width,
-            batch,
         }
     }
 }

@@ -23,6 +23,18 @@ impl Execution {
         cache_filter_banks: false,
     };
 
+    /// Filter-bank caching alone, which changes only Group U-Net inference.
+    pub const CACHE_ONLY: Execution = Execution {
+        channels_last: false,
+        cache_filter_banks: true,
+    };
+
+    /// Channels-last input alone.
+    pub const CHANNELS_LAST_ONLY: Execution = Execution {
+        channels_last: true,
+        cache_filter_banks: false,
+    };
+
     /// Returns `x` in the layout this execution runs in.
     pub fn prepare_input(&self, x: &Tensor) -> Tensor {
         if self.channels_last {

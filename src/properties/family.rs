@@ -340,8 +340,8 @@ mod tests {
             let back = Family::Rotation.invert_each(&turned, &angles, Interpolation::Nearest);
             for (i, &angle) in angles.iter().enumerate() {
                 let item = turned.narrow(0, i as i64, 1);
-                let one = Family::Rotation.apply(&image, angle, 0, Interpolation::Bilinear);
-                assert!(item.equal(&one), "turned by {angle}");
+                let single = Family::Rotation.apply(&image, angle, 0, Interpolation::Bilinear);
+                assert!(item.equal(&single), "turned by {angle}");
                 let undone = Family::Rotation.invert(&item, angle, Interpolation::Nearest);
                 assert!(back.narrow(0, i as i64, 1).equal(&undone), "turned back by {angle}");
             }
