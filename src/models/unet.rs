@@ -12,6 +12,12 @@ use super::Widths;
 /// Four downsampling levels and a bottleneck; each decoder level upsamples,
 /// concatenates the encoder's output of the same resolution and applies a
 /// residual block. A 1x1 convolution gives one channel of logits.
+// NOTE: at the `cpu` profile's width of 8 this model runs at about 50% of
+// the machine's matrix-multiply ceiling in inference and 38% in training
+// (BENCHMARKS.md): its convolutions are narrow and its normalisation and
+// element-wise layers are memory-bound. Fusing those layers into the
+// convolutions, for example through a frozen TorchScript graph, is the
+// lever left to try.
 #[derive(Debug)]
 pub struct UNet {
     stem: nn::Conv2D,

@@ -358,6 +358,11 @@ impl Strategy for CaseStrategy {
 /// Runs proptest's shrinking loop on `tree` from a known failing case:
 /// simplify after a failure, complicate after a pass, until neither moves.
 /// Returns the simplest failing case and how many cases it evaluated.
+// NOTE: each step scores one case with its own forward pass and tensor
+// operations. That per-case cost is likely a large part of the plain
+// U-Net's check time outside forward passes (about 8% in BENCHMARKS.md),
+// though it was not timed on its own. Scoring the next simplify and
+// complicate candidates together, ahead of the result, would batch them.
 pub fn shrink_from<E>(
     tree: &mut CaseTree,
     mut fails: impl FnMut(&Case) -> Result<bool, E>,
